@@ -1,0 +1,156 @@
+"""Chat services: append a line under the game lock, page lines without it."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Callable
+
+from gameserver import clock
+from gameserver.errors import InvalidRequest, TextTooLong
+from games.gamestore import commit_game, game_lock, load_game, require_seat
+from storage import ChatLine, get_storage
+
+logger = logging.getLogger(__name__)
+
+TEXT_MAX_CHARS = 2000
+CLIENT_ID_MAX_CHARS = 64
+
+
+def check_text(text) -> str:
+    if text is None:
+        raise InvalidRequest("Field text is required.", {"field": "text"})
+    if not isinstance(text, str):
+        raise InvalidRequest(
+            f"Field text must be a string, got {type(text).__name__}.", {"field": "text"}
+        )
+    if not text:
+        raise InvalidRequest("Field text must not be empty.", {"field": "text"})
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            "Field text contains an unpaired surrogate, which is not valid Unicode.",
+            {"field": "text"},
+        ) from None
+    if len(text) > TEXT_MAX_CHARS:
+        raise TextTooLong(
+            f"Field text is {len(text)} characters; the limit is {TEXT_MAX_CHARS}.",
+            {"field": "text", "limit": TEXT_MAX_CHARS, "length": len(text)},
+        )
+    return text
+
+
+def check_client_id(client_id) -> str | None:
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str):
+        raise InvalidRequest(
+            f"Field client_id must be a string, got {type(client_id).__name__}.",
+            {"field": "client_id"},
+        )
+    if not 1 <= len(client_id) <= CLIENT_ID_MAX_CHARS:
+        raise InvalidRequest(
+            f"Field client_id must be 1 to {CLIENT_ID_MAX_CHARS} characters, "
+            f"got {len(client_id)}.",
+            {"field": "client_id", "limit": CLIENT_ID_MAX_CHARS},
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in client_id):
+        raise InvalidRequest(
+            "Field client_id must not contain control characters or surrogates.",
+            {"field": "client_id"},
+        )
+    return client_id
+
+
+def chat_post(*, player_id: str, game_id: str, text, client_id) -> tuple[ChatLine, bool]:
+    """Append a line and return it with True, or the earlier line with False on a retry."""
+    text = check_text(text)
+    client_id = check_client_id(client_id)
+    storage = get_storage()
+
+    # seq is assigned under the game lock, so it is unique and gapless.
+    with game_lock(game_id) as lock:
+        game = load_game(game_id)
+        require_seat(game, player_id)
+        if client_id is not None:
+            earlier = _earlier_post(game, player_id, client_id)
+            if earlier is not None:
+                return earlier, False
+
+        line = ChatLine(
+            game_id=game.id,
+            seq=game.chat_seq + 1,
+            player_id=player_id,
+            text=text,
+            sent_at=clock.now(),
+            client_id=client_id,
+        )
+        storage.put_chat_line(line)
+        if client_id is not None:
+            storage.put_chat_client_id(game.id, player_id, client_id, line.seq)
+        game.chat_seq = line.seq
+        commit_game(lock, game)
+
+    logger.debug("Chat line %s posted in game %s", line.seq, game.id)
+    return line, True
+
+
+def _earlier_post(game, player_id: str, client_id: str) -> ChatLine | None:
+    storage = get_storage()
+    seq = storage.get_chat_client_id(game.id, player_id, client_id)
+    if seq is None or seq > game.chat_seq:
+        return None
+    line = storage.get_chat_line(game.id, seq)
+    # The index entry may come from an abandoned post whose seq was later
+    # reused by another line; only a matching committed line is a retry.
+    if line is None or line.player_id != player_id or line.client_id != client_id:
+        return None
+    return line
+
+
+def chat_list(
+    *,
+    player_id: str,
+    game_id: str,
+    after: int | None,
+    before: int | None,
+    limit: int,
+    unchanged: Callable[[int], bool] | None = None,
+) -> tuple[list[ChatLine] | None, int, int]:
+    """Return a page of committed lines, ascending, with next_after and chat_seq.
+
+    When `unchanged(chat_seq)` returns True (the client's ETag is current)
+    no lines are read and the page is None.
+    """
+    if after is not None and before is not None:
+        raise InvalidRequest(
+            "Use either after or before, not both.", {"field": "before"}
+        )
+    game = load_game(game_id)
+    require_seat(game, player_id)
+    committed = game.chat_seq
+    if unchanged is not None and unchanged(committed):
+        return None, 0, committed
+    storage = get_storage()
+
+    if after is not None:
+        first, last, newest_first = after + 1, committed, False
+    elif before is not None:
+        first, last, newest_first = 1, min(before - 1, committed), True
+    else:
+        first, last, newest_first = 1, committed, True
+    lines = []
+    if first <= last:
+        lines = storage.list_chat(game.id, first, last, limit, newest_first)
+        if newest_first:
+            lines.reverse()
+
+    if lines:
+        next_after = lines[-1].seq
+    elif after is not None:
+        next_after = after
+    else:
+        next_after = max(last, 0)
+    return lines, next_after, committed
+

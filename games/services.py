@@ -1,0 +1,385 @@
+"""Game services: create, join, move, resign, and the one turn-resolution path.
+
+Every function that changes a game runs inside that game's lock and ends
+with `commit_game`, the fenced write. Functions take keyword arguments only
+and raise `gameserver.errors.ApiError` subclasses for the client's errors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+
+from gameserver import clock
+from gameserver.errors import InvalidMoveError, InvalidRequest
+from storage import GameRecord, MoveRecord, StorageUnavailable, TurnRecord, get_storage
+
+from .gamestore import commit_game, conflict, game_lock, load_game, require_seat
+from .options import check_options, ruleset_options
+from .rules import InvalidMove, Resolution, get_ruleset
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class MoveResult:
+    turn: int
+    resolved: bool
+    game: GameRecord
+
+
+def canonical_json(value) -> str:
+    """Encode a JSON value so that equal values give equal strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def rules_for(game: GameRecord):
+    rules = get_ruleset(game.ruleset)
+    if rules is None:
+        # A stored game names a ruleset this build no longer has.
+        raise StorageUnavailable(f"Game {game.id} uses unknown ruleset {game.ruleset}.")
+    return rules
+
+
+# -- create and join -----------------------------------------------------
+
+
+def game_create(*, player_id: str, player_name: str, ruleset, seats, options) -> GameRecord:
+    """Create a waiting game with the caller in seat 0."""
+    if not isinstance(ruleset, str):
+        raise InvalidRequest(
+            "Field ruleset is required and must be a string.", {"field": "ruleset"}
+        )
+    rules = get_ruleset(ruleset)
+    if rules is None:
+        raise InvalidRequest(f"Unknown ruleset {ruleset!r}.", {"field": "ruleset"})
+    seats, full_options = check_options(rules, seats, options)
+
+    now = clock.now()
+    game = GameRecord(
+        id=str(uuid.uuid4()),
+        ruleset=ruleset,
+        seats=seats,
+        options=full_options,
+        status="waiting",
+        turn=0,
+        players=[_seat(player_id, player_name, 0)],
+        pending={},
+        state=None,
+        outcome=None,
+        resolved_turns=0,
+        chat_seq=0,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+
+    # The index rows go first: if the insert fails they name a game that
+    # does not exist, which readers skip.
+    storage = get_storage()
+    storage.add_player_game(player_id, game.id)
+    storage.add_open_game(ruleset, game.id)
+    storage.insert_game(game)
+    logger.info("Game %s created (%s, %s seats) by %s", game.id, ruleset, seats, player_id)
+    return game
+
+
+def game_join(*, player_id: str, player_name: str, game_id: str) -> GameRecord:
+    """Seat the caller; the game starts when the last seat is taken."""
+    # Seats are counted and taken under the lock, so two joiners cannot
+    # take the same seat or overfill the game.
+    with game_lock(game_id) as lock:
+        game = load_game(game_id)
+        if game.seat_of(player_id) is not None:
+            return game
+        if game.status != "waiting" or len(game.players) >= game.seats:
+            raise conflict(game, "game_full", f"Game {game.id} has no free seat.")
+
+        game.players.append(_seat(player_id, player_name, len(game.players)))
+        get_storage().add_player_game(player_id, game.id)
+        started = len(game.players) == game.seats
+        if started:
+            _start(game)
+        commit_game(lock, game)
+
+    if started:
+        get_storage().remove_open_game(game.ruleset, game.id)
+        logger.info("Game %s started with %s players", game.id, game.seats)
+    return game
+
+
+def _seat(player_id: str, name: str, seat: int) -> dict:
+    return {"id": player_id, "name": name, "seat": seat, "status": "active", "missed": 0}
+
+
+def _start(game: GameRecord) -> None:
+    rules = rules_for(game)
+    game.status = "active"
+    game.turn = 1
+    game.state = rules.initial_state(ruleset_options(game.options), game.player_ids())
+
+
+# -- moves and resolution ------------------------------------------------
+
+
+def turn_submit_move(*, player_id: str, game_id: str, turn: int, move) -> MoveResult:
+    """Store the caller's sealed move for `turn`, resolving the turn if it was the last."""
+    # The lock makes "store my move, then check whether every move is in"
+    # one step, so of two simultaneous last moves exactly one resolves.
+    with game_lock(game_id) as lock:
+        game = load_game(game_id)
+        seat = require_seat(game, player_id)
+
+        if 1 <= turn <= game.resolved_turns:
+            return _retry_of_resolved_turn(game, player_id, turn, move)
+        if game.status != "active":
+            raise conflict(game, "game_not_active", f"Game {game.id} is {game.status}.")
+        if turn > game.turn:
+            raise conflict(
+                game, "wrong_turn", f"Turn {turn} has not started; the current turn is {game.turn}."
+            )
+        if turn < game.turn:
+            raise conflict(game, "turn_closed", f"Turn {turn} is closed.")
+        if seat["status"] != "active":
+            raise conflict(
+                game,
+                "game_not_active",
+                f"You are {seat['status']} in game {game.id} and cannot move.",
+                player_status=seat["status"],
+            )
+
+        rules = rules_for(game)
+        try:
+            rules.check_move(game.state, player_id, move)
+        except InvalidMove as exc:
+            raise InvalidMoveError(exc.reason, {"field": "move", **exc.details}) from None
+
+        storage = get_storage()
+        if _same_as_pending(storage, game, player_id, move):
+            return MoveResult(turn=turn, resolved=False, game=game)
+
+        write_id = uuid.uuid4().hex
+        storage.put_move(
+            MoveRecord(
+                game_id=game.id,
+                turn=turn,
+                player_id=player_id,
+                write_id=write_id,
+                move=move,
+                submitted_at=clock.now(),
+            )
+        )
+        game.pending[player_id] = write_id
+        resolved = all(pid in game.pending for pid in game.active_player_ids())
+        if resolved:
+            resolve_turn(game, cause="all_in")
+        commit_game(lock, game)
+
+    return MoveResult(turn=turn, resolved=resolved, game=game)
+
+
+def _retry_of_resolved_turn(game: GameRecord, player_id: str, turn: int, move) -> MoveResult:
+    record = get_storage().get_turn(game.id, turn)
+    stored = record.moves.get(player_id) if record is not None else None
+    if record is not None and player_id in record.moves:
+        if canonical_json(stored) == canonical_json(move):
+            return MoveResult(turn=turn, resolved=True, game=game)
+    raise conflict(game, "turn_closed", f"Turn {turn} is already resolved.")
+
+
+def _same_as_pending(storage, game: GameRecord, player_id: str, move) -> bool:
+    write_id = game.pending.get(player_id)
+    if write_id is None:
+        return False
+    row = storage.get_moves(game.id, game.turn).get(player_id)
+    return (
+        row is not None
+        and row.write_id == write_id
+        and canonical_json(row.move) == canonical_json(move)
+    )
+
+
+def pending_move(game: GameRecord, player_id: str):
+    """Return the caller's committed move for the current turn, or None."""
+    write_id = game.pending.get(player_id)
+    if write_id is None or game.status != "active":
+        return None
+    row = get_storage().get_moves(game.id, game.turn).get(player_id)
+    if row is None or row.write_id != write_id:
+        return None
+    return row.move
+
+
+def resolve_turn(game: GameRecord, *, cause: str, timed_out: list[str] | None = None) -> None:
+    """Resolve the current turn into `game`; the caller holds the lock and commits.
+
+    This is the only place a turn resolves. Players in `timed_out` get None
+    as their move. The resolved turn's row is written here, before the
+    commit, and stays invisible until the commit raises `resolved_turns`.
+    """
+    storage = get_storage()
+    rules = rules_for(game)
+    timed_out = list(timed_out or [])
+    rows = storage.get_moves(game.id, game.turn)
+    moves = {}
+    for pid in game.active_player_ids():
+        write_id = game.pending.get(pid)
+        if write_id is None:
+            moves[pid] = None
+            if pid not in timed_out:
+                timed_out.append(pid)
+            continue
+        row = rows.get(pid)
+        if row is None or row.write_id != write_id:
+            raise StorageUnavailable(
+                f"Move of player {pid} for game {game.id} turn {game.turn} is missing."
+            )
+        moves[pid] = row.move
+
+    resolution = rules.resolve(game.state, moves, turn=game.turn)
+    storage.put_turn(
+        TurnRecord(
+            game_id=game.id,
+            number=game.turn,
+            moves=moves,
+            events=resolution.events,
+            resolved_at=clock.now(),
+            timed_out=timed_out,
+            cause=cause,
+        )
+    )
+    logger.info("Game %s turn %s resolved (%s)", game.id, game.turn, cause)
+
+    game.state = resolution.state
+    game.resolved_turns = game.turn
+    game.pending = {}
+    for pid in resolution.out:
+        seat = game.seat_of(pid)
+        if seat is not None and seat["status"] == "active":
+            seat["status"] = "out"
+    if resolution.outcome is None and not game.active_player_ids():
+        resolution = rules.decide_after_leave(game.state, []) or resolution
+    if resolution.outcome is not None:
+        _finish(game, resolution)
+    else:
+        game.turn += 1
+
+
+def _finish(game: GameRecord, resolution: Resolution) -> None:
+    game.state = resolution.state
+    game.status = "finished"
+    outcome = {}
+    for player in game.players:
+        if player["status"] == "resigned":
+            outcome[player["id"]] = "resigned"
+        else:
+            outcome[player["id"]] = resolution.outcome.get(player["id"], "lost")
+    game.outcome = outcome
+    logger.info("Game %s finished at turn %s", game.id, game.turn)
+
+
+# -- resign --------------------------------------------------------------
+
+
+def game_resign(*, player_id: str, game_id: str) -> GameRecord:
+    """Mark the caller resigned; finish the game or the turn when that decides it."""
+    with game_lock(game_id) as lock:
+        game = load_game(game_id)
+        seat = require_seat(game, player_id)
+        if game.status != "active":
+            raise conflict(game, "game_not_active", f"Game {game.id} is {game.status}.")
+        if seat["status"] != "active":
+            return game
+
+        seat["status"] = "resigned"
+        game.pending.pop(player_id, None)
+        rules = rules_for(game)
+        active = game.active_player_ids()
+        decision = rules.decide_after_leave(game.state, active)
+        if decision is not None and decision.outcome is not None:
+            _finish(game, decision)
+            commit_game(lock, game)
+            return game
+        if decision is not None:
+            game.state = decision.state
+        if active and all(pid in game.pending for pid in active):
+            resolve_turn(game, cause="all_in")
+        commit_game(lock, game)
+
+    logger.info("Player %s resigned from game %s", player_id, game_id)
+    return game
+
+
+# -- reads ---------------------------------------------------------------
+
+
+def game_get(*, game_id: str) -> GameRecord:
+    return load_game(game_id)
+
+
+def game_list(*, player_id: str) -> list[GameRecord]:
+    """Return the caller's games: awaiting the caller's move, other active, waiting, finished."""
+    storage = get_storage()
+    games = []
+    # NOTE: one read per game in the player's index; a player with
+    # thousands of games would want a paged list, which the API lacks.
+    for game_id in storage.list_player_game_ids(player_id):
+        game = storage.get_game(game_id)
+        if game is not None and game.seat_of(player_id) is not None:
+            games.append(game)
+
+    def group(game: GameRecord) -> int:
+        if game.status == "active":
+            return 0 if move_needed(game, player_id) else 1
+        return 2 if game.status == "waiting" else 3
+
+    games.sort(key=lambda g: g.created_at, reverse=True)
+    games.sort(key=group)
+    return games
+
+
+OPEN_LIST_LIMIT = 100
+
+
+def game_list_open(*, player_id: str) -> list[GameRecord]:
+    """Return waiting games with a free seat that the caller is not in, oldest first."""
+    from .rules import RULESETS
+
+    storage = get_storage()
+    games = []
+    for ruleset in sorted(RULESETS):
+        for game_id in storage.list_open_game_ids(ruleset, OPEN_LIST_LIMIT):
+            game = storage.get_game(game_id)
+            if game is None:
+                continue
+            if game.status != "waiting" or len(game.players) >= game.seats:
+                # A stale index entry: the game filled or the join that
+                # filled it committed before the index was updated.
+                storage.remove_open_game(ruleset, game_id)
+                continue
+            if game.seat_of(player_id) is None:
+                games.append(game)
+    games.sort(key=lambda g: g.created_at)
+    return games[:OPEN_LIST_LIMIT]
+
+
+def move_needed(game: GameRecord, player_id: str) -> bool:
+    seat = game.seat_of(player_id)
+    return (
+        game.status == "active"
+        and seat is not None
+        and seat["status"] == "active"
+        and player_id not in game.pending
+    )
+
+
+def turn_list(*, game_id: str, after: int, limit: int) -> tuple[list[TurnRecord], int]:
+    """Return resolved turns after `after` and the cursor for the next page."""
+    game = load_game(game_id)
+    first, last = after + 1, game.resolved_turns
+    turns = get_storage().list_turns(game.id, first, last, limit) if first <= last else []
+    next_after = turns[-1].number if turns else after
+    return turns, next_after
+

@@ -1,0 +1,27 @@
+"""HTTP views for players."""
+
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gameserver.errors import InvalidRequest
+
+from .services import player_create
+
+
+class PlayerCreateView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise InvalidRequest("The request body must be a JSON object.")
+
+        player, token = player_create(name=request.data.get("name"))
+
+        return Response({"id": player.id, "name": player.name, "token": token}, status=201)
+
+
+class PlayerMeView(APIView):
+    def get(self, request):
+        return Response({"id": request.user.id, "name": request.user.name})
