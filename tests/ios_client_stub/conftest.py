@@ -51,7 +51,9 @@ class ScriptedServer:
         # A client that timed out closes its socket while the handler still
         # sleeps, so the late write fails. That is expected, not worth a trace.
         self._httpd.handle_error = lambda request, client_address: None
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
