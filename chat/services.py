@@ -6,9 +6,15 @@ import logging
 import unicodedata
 from collections.abc import Callable
 
+from games.gamestore import (
+    commit_game,
+    game_lock,
+    load_game,
+    require_seat,
+    set_last_chat,
+)
 from gameserver import clock
 from gameserver.errors import InvalidRequest, TextTooLong
-from games.gamestore import commit_game, game_lock, load_game, require_seat
 from storage import ChatLine, get_storage
 
 logger = logging.getLogger(__name__)
@@ -22,7 +28,8 @@ def check_text(text) -> str:
         raise InvalidRequest("Field text is required.", {"field": "text"})
     if not isinstance(text, str):
         raise InvalidRequest(
-            f"Field text must be a string, got {type(text).__name__}.", {"field": "text"}
+            f"Field text must be a string, got {type(text).__name__}.",
+            {"field": "text"},
         )
     if not text:
         raise InvalidRequest("Field text must not be empty.", {"field": "text"})
@@ -63,11 +70,12 @@ def check_client_id(client_id) -> str | None:
     return client_id
 
 
-def chat_post(*, player_id: str, game_id: str, text, client_id) -> tuple[ChatLine, bool]:
+def chat_post(
+    *, player_id: str, game_id: str, text, client_id
+) -> tuple[ChatLine, bool]:
     """Append a line and return it with True, or the earlier line with False on a retry."""
     text = check_text(text)
     client_id = check_client_id(client_id)
-    storage = get_storage()
 
     # seq is assigned under the game lock, so it is unique and gapless.
     with game_lock(game_id) as lock:
@@ -86,9 +94,7 @@ def chat_post(*, player_id: str, game_id: str, text, client_id) -> tuple[ChatLin
             sent_at=clock.now(),
             client_id=client_id,
         )
-        storage.put_chat_line(line)
-        if client_id is not None:
-            storage.put_chat_client_id(game.id, player_id, client_id, line.seq)
+        set_last_chat(game, line)
         game.chat_seq = line.seq
         commit_game(lock, game)
 
@@ -97,6 +103,13 @@ def chat_post(*, player_id: str, game_id: str, text, client_id) -> tuple[ChatLin
 
 
 def _earlier_post(game, player_id: str, client_id: str) -> ChatLine | None:
+    newest = game.last_chat
+    if (
+        newest is not None
+        and newest.player_id == player_id
+        and newest.client_id == client_id
+    ):
+        return newest
     storage = get_storage()
     seq = storage.get_chat_client_id(game.id, player_id, client_id)
     if seq is None or seq > game.chat_seq:
@@ -107,6 +120,19 @@ def _earlier_post(game, player_id: str, client_id: str) -> ChatLine | None:
     if line is None or line.player_id != player_id or line.client_id != client_id:
         return None
     return line
+
+
+def _with_newest_line(game, lines, first, last, limit, newest_first):
+    """Add the newest committed line when its row is not written yet."""
+    newest = game.last_chat
+    if newest is None or newest.seq != last or newest.seq < first:
+        return lines
+    if newest_first:
+        if not lines or lines[0].seq < last:
+            return [newest, *lines][:limit]
+    elif len(lines) < limit and (not lines or lines[-1].seq < last):
+        return [*lines, newest]
+    return lines
 
 
 def chat_list(
@@ -143,6 +169,7 @@ def chat_list(
     lines = []
     if first <= last:
         lines = storage.list_chat(game.id, first, last, limit, newest_first)
+        lines = _with_newest_line(game, lines, first, last, limit, newest_first)
         if newest_first:
             lines.reverse()
 
@@ -153,4 +180,3 @@ def chat_list(
     else:
         next_after = max(last, 0)
     return lines, next_after, committed
-

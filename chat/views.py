@@ -5,9 +5,9 @@ from __future__ import annotations
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from games.presenters import etag_for, etag_matches
 from gameserver.clock import rfc3339
 from gameserver.params import body_object, int_param
-from games.presenters import etag_for, etag_matches
 
 from . import services
 
@@ -45,7 +45,10 @@ class ChatView(APIView):
             response = Response(status=304)
         else:
             response = Response(
-                {"messages": [line_view(line) for line in lines], "next_after": next_after}
+                {
+                    "messages": [line_view(line) for line in lines],
+                    "next_after": next_after,
+                }
             )
         response["ETag"] = etag_for(chat_seq)
         return response

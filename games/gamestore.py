@@ -19,7 +19,7 @@ from gameserver import clock
 from gameserver.errors import Conflict, NotAMember, NotFound
 from locking import Lock
 from locking.base import Lock as LockBase
-from storage import GameRecord, get_storage
+from storage import ChatLine, GameRecord, StorageUnavailable, TurnRecord, get_storage
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +46,7 @@ def load_game(game_id: str) -> GameRecord:
 def require_seat(game: GameRecord, player_id: str) -> dict:
     seat = game.seat_of(player_id)
     if seat is None:
-        raise NotAMember(
-            f"You are not seated in game {game.id}.", {"game": game.id}
-        )
+        raise NotAMember(f"You are not seated in game {game.id}.", {"game": game.id})
     return seat
 
 
@@ -59,12 +57,46 @@ def conflict(game: GameRecord, code: str, message: str, **details) -> Conflict:
     )
 
 
+def write_row(row: TurnRecord | ChatLine) -> None:
+    """Write a committed turn or chat line (and its client_id entry) to its row."""
+    storage = get_storage()
+    if isinstance(row, TurnRecord):
+        storage.put_turn(row)
+        return
+    storage.put_chat_line(row)
+    if row.client_id is not None:
+        storage.put_chat_client_id(row.game_id, row.player_id, row.client_id, row.seq)
+
+
+def set_last_turn(game: GameRecord, turn: TurnRecord) -> None:
+    """Make `turn` the game's newest resolved turn, to be committed with it.
+
+    The turn it replaces was committed earlier; its row is written now, so
+    that every turn but the newest is in its row before this commit.
+    """
+    if game.last_turn is not None:
+        write_row(game.last_turn)
+    game.last_turn = turn
+    game.unflushed.append(turn)
+
+
+def set_last_chat(game: GameRecord, line: ChatLine) -> None:
+    """Make `line` the game's newest chat line, to be committed with it."""
+    if game.last_chat is not None:
+        write_row(game.last_chat)
+    game.last_chat = line
+    game.unflushed.append(line)
+
+
 def commit_game(lock: LockBase, game: GameRecord) -> None:
     """Write `game` as the next version, fenced on the version it was read at.
 
     Checks the lock first so that a loss already known (a suspended
     ZooKeeper session) abandons the change before anything is committed.
-    The conditional write catches a loss that is not yet known.
+    The conditional write catches a loss that is not yet known. After the
+    commit, the new turn and chat rows are written; if that fails the
+    change stands, because readers take the newest turn and line from the
+    games row and the next writer writes their rows.
     """
     expected = game.version
     lock.check_held()
@@ -76,3 +108,16 @@ def commit_game(lock: LockBase, game: GameRecord) -> None:
         game.version = expected
         raise
     logger.debug("Committed game %s at version %s", game.id, game.version)
+
+    rows, game.unflushed = game.unflushed, []
+    try:
+        for row in rows:
+            write_row(row)
+    except StorageUnavailable as exc:
+        logger.warning(
+            "Game %s version %s committed, but writing its rows failed (%s); "
+            "the next write of the game retries them",
+            game.id,
+            game.version,
+            exc,
+        )

@@ -48,7 +48,11 @@ def check_common_options(options: dict) -> dict:
         MAX_MISSED_MIN,
         MAX_MISSED_MAX,
     )
-    return {"turn_seconds": turn_seconds, "on_timeout": on_timeout, "max_missed": max_missed}
+    return {
+        "turn_seconds": turn_seconds,
+        "on_timeout": on_timeout,
+        "max_missed": max_missed,
+    }
 
 
 def check_options(rules: Ruleset, seats, options) -> tuple[int, dict]:

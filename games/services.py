@@ -16,7 +16,14 @@ from gameserver import clock
 from gameserver.errors import InvalidMoveError, InvalidRequest
 from storage import GameRecord, MoveRecord, StorageUnavailable, TurnRecord, get_storage
 
-from .gamestore import commit_game, conflict, game_lock, load_game, require_seat
+from .gamestore import (
+    commit_game,
+    conflict,
+    game_lock,
+    load_game,
+    require_seat,
+    set_last_turn,
+)
 from .options import check_options, ruleset_options
 from .rules import InvalidMove, Resolution, get_ruleset
 
@@ -46,7 +53,9 @@ def rules_for(game: GameRecord):
 # -- create and join -----------------------------------------------------
 
 
-def game_create(*, player_id: str, player_name: str, ruleset, seats, options) -> GameRecord:
+def game_create(
+    *, player_id: str, player_name: str, ruleset, seats, options
+) -> GameRecord:
     """Create a waiting game with the caller in seat 0."""
     if not isinstance(ruleset, str):
         raise InvalidRequest(
@@ -82,7 +91,9 @@ def game_create(*, player_id: str, player_name: str, ruleset, seats, options) ->
     storage.add_player_game(player_id, game.id)
     storage.add_open_game(ruleset, game.id)
     storage.insert_game(game)
-    logger.info("Game %s created (%s, %s seats) by %s", game.id, ruleset, seats, player_id)
+    logger.info(
+        "Game %s created (%s, %s seats) by %s", game.id, ruleset, seats, player_id
+    )
     return game
 
 
@@ -111,7 +122,13 @@ def game_join(*, player_id: str, player_name: str, game_id: str) -> GameRecord:
 
 
 def _seat(player_id: str, name: str, seat: int) -> dict:
-    return {"id": player_id, "name": name, "seat": seat, "status": "active", "missed": 0}
+    return {
+        "id": player_id,
+        "name": name,
+        "seat": seat,
+        "status": "active",
+        "missed": 0,
+    }
 
 
 def _start(game: GameRecord) -> None:
@@ -138,7 +155,9 @@ def turn_submit_move(*, player_id: str, game_id: str, turn: int, move) -> MoveRe
             raise conflict(game, "game_not_active", f"Game {game.id} is {game.status}.")
         if turn > game.turn:
             raise conflict(
-                game, "wrong_turn", f"Turn {turn} has not started; the current turn is {game.turn}."
+                game,
+                "wrong_turn",
+                f"Turn {turn} has not started; the current turn is {game.turn}.",
             )
         if turn < game.turn:
             raise conflict(game, "turn_closed", f"Turn {turn} is closed.")
@@ -154,7 +173,9 @@ def turn_submit_move(*, player_id: str, game_id: str, turn: int, move) -> MoveRe
         try:
             rules.check_move(game.state, player_id, move)
         except InvalidMove as exc:
-            raise InvalidMoveError(exc.reason, {"field": "move", **exc.details}) from None
+            raise InvalidMoveError(
+                exc.reason, {"field": "move", **exc.details}
+            ) from None
 
         storage = get_storage()
         if _same_as_pending(storage, game, player_id, move):
@@ -180,49 +201,54 @@ def turn_submit_move(*, player_id: str, game_id: str, turn: int, move) -> MoveRe
     return MoveResult(turn=turn, resolved=resolved, game=game)
 
 
-def _retry_of_resolved_turn(game: GameRecord, player_id: str, turn: int, move) -> MoveResult:
-    record = get_storage().get_turn(game.id, turn)
-    stored = record.moves.get(player_id) if record is not None else None
+def _retry_of_resolved_turn(
+    game: GameRecord, player_id: str, turn: int, move
+) -> MoveResult:
+    record = committed_turn(game, turn)
     if record is not None and player_id in record.moves:
-        if canonical_json(stored) == canonical_json(move):
+        if canonical_json(record.moves[player_id]) == canonical_json(move):
             return MoveResult(turn=turn, resolved=True, game=game)
     raise conflict(game, "turn_closed", f"Turn {turn} is already resolved.")
 
 
+def committed_turn(game: GameRecord, number: int) -> TurnRecord | None:
+    """Return resolved turn `number` of the committed game, or None."""
+    if not 1 <= number <= game.resolved_turns:
+        return None
+    if game.last_turn is not None and game.last_turn.number == number:
+        return game.last_turn
+    return get_storage().get_turn(game.id, number)
+
+
 def _same_as_pending(storage, game: GameRecord, player_id: str, move) -> bool:
+    current = pending_move_record(game, player_id)
+    return current is not None and canonical_json(current.move) == canonical_json(move)
+
+
+def pending_move_record(game: GameRecord, player_id: str) -> MoveRecord | None:
     write_id = game.pending.get(player_id)
-    if write_id is None:
-        return False
-    row = storage.get_moves(game.id, game.turn).get(player_id)
-    return (
-        row is not None
-        and row.write_id == write_id
-        and canonical_json(row.move) == canonical_json(move)
-    )
+    if write_id is None or game.status != "active":
+        return None
+    return get_storage().get_move(game.id, game.turn, player_id, write_id)
 
 
 def pending_move(game: GameRecord, player_id: str):
     """Return the caller's committed move for the current turn, or None."""
-    write_id = game.pending.get(player_id)
-    if write_id is None or game.status != "active":
-        return None
-    row = get_storage().get_moves(game.id, game.turn).get(player_id)
-    if row is None or row.write_id != write_id:
-        return None
-    return row.move
+    record = pending_move_record(game, player_id)
+    return None if record is None else record.move
 
 
-def resolve_turn(game: GameRecord, *, cause: str, timed_out: list[str] | None = None) -> None:
+def resolve_turn(
+    game: GameRecord, *, cause: str, timed_out: list[str] | None = None
+) -> None:
     """Resolve the current turn into `game`; the caller holds the lock and commits.
 
     This is the only place a turn resolves. Players in `timed_out` get None
-    as their move. The resolved turn's row is written here, before the
-    commit, and stays invisible until the commit raises `resolved_turns`.
+    as their move. The resolved turn travels in the commit as `last_turn`.
     """
     storage = get_storage()
     rules = rules_for(game)
     timed_out = list(timed_out or [])
-    rows = storage.get_moves(game.id, game.turn)
     moves = {}
     for pid in game.active_player_ids():
         write_id = game.pending.get(pid)
@@ -231,15 +257,16 @@ def resolve_turn(game: GameRecord, *, cause: str, timed_out: list[str] | None = 
             if pid not in timed_out:
                 timed_out.append(pid)
             continue
-        row = rows.get(pid)
-        if row is None or row.write_id != write_id:
+        row = storage.get_move(game.id, game.turn, pid, write_id)
+        if row is None:
             raise StorageUnavailable(
                 f"Move of player {pid} for game {game.id} turn {game.turn} is missing."
             )
         moves[pid] = row.move
 
     resolution = rules.resolve(game.state, moves, turn=game.turn)
-    storage.put_turn(
+    set_last_turn(
+        game,
         TurnRecord(
             game_id=game.id,
             number=game.turn,
@@ -248,7 +275,7 @@ def resolve_turn(game: GameRecord, *, cause: str, timed_out: list[str] | None = 
             resolved_at=clock.now(),
             timed_out=timed_out,
             cause=cause,
-        )
+        ),
     )
     logger.info("Game %s turn %s resolved (%s)", game.id, game.turn, cause)
 
@@ -379,7 +406,17 @@ def turn_list(*, game_id: str, after: int, limit: int) -> tuple[list[TurnRecord]
     """Return resolved turns after `after` and the cursor for the next page."""
     game = load_game(game_id)
     first, last = after + 1, game.resolved_turns
-    turns = get_storage().list_turns(game.id, first, last, limit) if first <= last else []
+    turns = []
+    if first <= last:
+        turns = get_storage().list_turns(game.id, first, last, limit)
+        newest = game.last_turn
+        if (
+            len(turns) < limit
+            and newest is not None
+            and newest.number == last
+            and (not turns or turns[-1].number < last)
+        ):
+            # The newest turn's row may not be written yet; the commit has it.
+            turns.append(newest)
     next_after = turns[-1].number if turns else after
     return turns, next_after
-

@@ -64,7 +64,9 @@ class GameDetailView(APIView):
 class GameJoinView(APIView):
     def post(self, request, game_id):
         game = services.game_join(
-            player_id=request.user.id, player_name=request.user.name, game_id=str(game_id)
+            player_id=request.user.id,
+            player_name=request.user.name,
+            game_id=str(game_id),
         )
 
         return game_response(game, request.user.id)
@@ -84,7 +86,10 @@ class TurnMoveView(APIView):
             raise InvalidRequest("Field move is required.", {"field": "move"})
 
         result = services.turn_submit_move(
-            player_id=request.user.id, game_id=str(game_id), turn=turn, move=data["move"]
+            player_id=request.user.id,
+            game_id=str(game_id),
+            turn=turn,
+            move=data["move"],
         )
 
         return Response(
@@ -101,6 +106,10 @@ class TurnListView(APIView):
         after = int_param(request, "after", 0, 0, MAX_TURN_NUMBER)
         limit = int_param(request, "limit", 20, 1, 100)
 
-        turns, next_after = services.turn_list(game_id=str(game_id), after=after, limit=limit)
+        turns, next_after = services.turn_list(
+            game_id=str(game_id), after=after, limit=limit
+        )
 
-        return Response({"turns": [turn_view(t) for t in turns], "next_after": next_after})
+        return Response(
+            {"turns": [turn_view(t) for t in turns], "next_after": next_after}
+        )

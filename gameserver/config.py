@@ -20,7 +20,15 @@ LOCK_BACKENDS = {
     "local": "locking.local.FileLockBackend",
     "zookeeper": "locking.zookeeper.ZooKeeperLockBackend",
 }
-CONSISTENCY_LEVELS = {"ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "LOCAL_ONE"}
+CONSISTENCY_LEVELS = {
+    "ONE",
+    "TWO",
+    "THREE",
+    "QUORUM",
+    "ALL",
+    "LOCAL_QUORUM",
+    "LOCAL_ONE",
+}
 SERIAL_CONSISTENCY_LEVELS = {"SERIAL", "LOCAL_SERIAL"}
 
 
@@ -114,8 +122,12 @@ def storage_settings(base_dir: Path) -> tuple[str, dict]:
                 "LOCAL_SERIAL",
                 SERIAL_CONSISTENCY_LEVELS,
             ),
-            "connect_timeout": env_float("LOCKSTEP_CASSANDRA_CONNECT_TIMEOUT", 5.0, 0.1, 60),
-            "request_timeout": env_float("LOCKSTEP_CASSANDRA_REQUEST_TIMEOUT", 5.0, 0.1, 60),
+            "connect_timeout": env_float(
+                "LOCKSTEP_CASSANDRA_CONNECT_TIMEOUT", 5.0, 0.1, 60
+            ),
+            "request_timeout": env_float(
+                "LOCKSTEP_CASSANDRA_REQUEST_TIMEOUT", 5.0, 0.1, 60
+            ),
         }
         if not options["keyspace"].replace("_", "").isalnum():
             raise ImproperlyConfigured(
@@ -153,8 +165,12 @@ def lock_settings(base_dir: Path) -> tuple[str, dict]:
             "hosts": env_str("LOCKSTEP_ZOOKEEPER_HOSTS", "127.0.0.1:2181"),
             "root": root,
             "default_timeout": timeout,
-            "session_timeout": env_float("LOCKSTEP_ZOOKEEPER_SESSION_TIMEOUT", 10.0, 4, 40),
-            "connect_timeout": env_float("LOCKSTEP_ZOOKEEPER_CONNECT_TIMEOUT", 5.0, 0.1, 60),
+            "session_timeout": env_float(
+                "LOCKSTEP_ZOOKEEPER_SESSION_TIMEOUT", 10.0, 4, 40
+            ),
+            "connect_timeout": env_float(
+                "LOCKSTEP_ZOOKEEPER_CONNECT_TIMEOUT", 5.0, 0.1, 60
+            ),
         }
     else:
         options = {"default_timeout": timeout}

@@ -28,7 +28,9 @@ class ApiError(Exception):
     status = 400
     code = "invalid_request"
 
-    def __init__(self, message: str, details: dict | None = None, *, code: str | None = None):
+    def __init__(
+        self, message: str, details: dict | None = None, *, code: str | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.details = details or {}
@@ -124,7 +126,9 @@ def to_api_error(exc: Exception) -> ApiError | None:
         return exc
     if isinstance(exc, LockTimeout):
         logger.warning("Lock timeout: %s", exc)
-        return Unavailable("The game is busy; retry shortly.", {"reason": "lock_timeout"})
+        return Unavailable(
+            "The game is busy; retry shortly.", {"reason": "lock_timeout"}
+        )
     if isinstance(exc, LockError):
         logger.error("Lock service failure: %s", exc)
         return Unavailable(
@@ -145,7 +149,9 @@ def to_api_error(exc: Exception) -> ApiError | None:
 
 
 def _from_drf(exc: Exception) -> ApiError | None:
-    if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+    if isinstance(
+        exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed
+    ):
         return NotAuthenticated(str(exc.detail))
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         return MethodNotAllowed(str(exc.detail))
@@ -167,7 +173,9 @@ def exception_handler(exc: Exception, context) -> Response:
     error = to_api_error(exc)
     if error is None:
         view = context.get("view")
-        logger.exception("Unhandled error in %s", type(view).__name__ if view else "view")
+        logger.exception(
+            "Unhandled error in %s", type(view).__name__ if view else "view"
+        )
         return Response(
             error_body("internal_error", "The server failed to handle this request."),
             status=500,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from gameserver.errors import InvalidRequest
 
 
-def int_param(request, name: str, default: int | None, low: int, high: int) -> int | None:
+def int_param(
+    request, name: str, default: int | None, low: int, high: int
+) -> int | None:
     """Return query parameter `name` as an int in [low, high], or `default` when absent."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":

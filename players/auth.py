@@ -42,9 +42,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         if not header:
             return None
         if header[0].lower() != b"bearer" or len(header) != 2:
-            raise NotAuthenticated(
-                "The Authorization header must be 'Bearer <token>'."
-            )
+            raise NotAuthenticated("The Authorization header must be 'Bearer <token>'.")
         try:
             token = header[1].decode("ascii")
         except UnicodeDecodeError:

@@ -19,7 +19,9 @@ class PlayerCreateView(APIView):
 
         player, token = player_create(name=request.data.get("name"))
 
-        return Response({"id": player.id, "name": player.name, "token": token}, status=201)
+        return Response(
+            {"id": player.id, "name": player.name, "token": token}, status=201
+        )
 
 
 class PlayerMeView(APIView):

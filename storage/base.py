@@ -6,11 +6,15 @@ but they do keep the commit protocol that makes a change all or nothing:
 - The games row is the commit point. `insert_game` and `update_game` are
   conditional writes (on Cassandra a lightweight transaction, on SQLite a
   `WHERE version = ?` update), and no backend writes that row any other way.
-- Rows for moves, resolved turns and chat lines are written *before* the
-  commit, inside the game lock. Until `update_game` succeeds they are not
-  part of the game: readers bound every range by the committed game row
-  (`resolved_turns`, `chat_seq`, `pending`), and a later commit writes the
-  same keys again, overwriting what an abandoned write left behind.
+- A move row is keyed by its own random `write_id`, and the committed
+  games row names the current one per player, so a write that loses its
+  lock leaves only an unreferenced row behind.
+- A resolved turn and a chat line travel inside the commit
+  (`GameRecord.last_turn`, `last_chat`). Their rows are written after the
+  commit from committed content, and written again by the next writer
+  before it replaces them. Readers bound every range by the committed
+  games row and take the newest turn or line from it when its row is not
+  written yet. No row ever holds content that no commit made.
 
 Every method may raise `StorageUnavailable` when the backend cannot be
 reached or does not answer in time. Writes other than the games row are
@@ -122,20 +126,19 @@ class Storage(ABC):
 
     @abstractmethod
     def put_move(self, move: MoveRecord) -> None:
-        """Store a player's move for a turn, replacing any earlier one."""
+        """Store a move under (game, turn, player, write_id)."""
 
     @abstractmethod
-    def get_moves(self, game_id: str, turn: int) -> dict[str, MoveRecord]:
-        """Return the stored moves of a turn, keyed by player id.
-
-        Callers keep only those whose `write_id` the committed game names.
-        """
+    def get_move(
+        self, game_id: str, turn: int, player_id: str, write_id: str
+    ) -> MoveRecord | None:
+        """Return the move stored under exactly these keys, or None."""
 
     # -- resolved turns --------------------------------------------------
 
     @abstractmethod
     def put_turn(self, turn: TurnRecord) -> None:
-        """Store a resolved turn, replacing any row of the same number."""
+        """Store a committed resolved turn; writing the same turn again is harmless."""
 
     @abstractmethod
     def get_turn(self, game_id: str, number: int) -> TurnRecord | None:
@@ -151,7 +154,7 @@ class Storage(ABC):
 
     @abstractmethod
     def put_chat_line(self, line: ChatLine) -> None:
-        """Store a chat line, replacing any line with the same seq."""
+        """Store a committed chat line; writing the same line again is harmless."""
 
     @abstractmethod
     def get_chat_line(self, game_id: str, seq: int) -> ChatLine | None:

@@ -32,6 +32,13 @@ class GameRecord:
     the seq of the last chat line; rows beyond either are not yet committed.
     `extra` holds optional fields (deadlines, invites, rematch) so that new
     features need no schema change.
+
+    `last_turn` and `last_chat` carry the most recently committed resolved
+    turn and chat line inside the commit itself. Their own rows are written
+    only after the commit succeeds (and again by the next writer, before it
+    replaces them), so a writer that lost its lock can never put content
+    into a turn or chat row that no commit made: the only content it can
+    write there is content it read from a committed games row.
     """
 
     id: str
@@ -50,6 +57,12 @@ class GameRecord:
     created_at: datetime
     updated_at: datetime
     extra: dict[str, JSON] = field(default_factory=dict)
+    last_turn: TurnRecord | None = None
+    last_chat: ChatLine | None = None
+    # Rows to write once the commit succeeds; never stored.
+    unflushed: list[TurnRecord | ChatLine] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     def player_ids(self) -> list[str]:
         return [player["id"] for player in self.players]
@@ -79,6 +92,8 @@ class GameRecord:
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
             "extra": self.extra,
+            "last_turn": self.last_turn.to_dict() if self.last_turn else None,
+            "last_chat": self.last_chat.to_dict() if self.last_chat else None,
         }
 
     @classmethod
@@ -102,12 +117,23 @@ class GameRecord:
             created_at=datetime.fromisoformat(doc["created_at"]),
             updated_at=datetime.fromisoformat(doc["updated_at"]),
             extra=doc.get("extra", {}),
+            last_turn=TurnRecord.from_dict(game_id, doc["last_turn"])
+            if doc.get("last_turn")
+            else None,
+            last_chat=ChatLine.from_dict(game_id, doc["last_chat"])
+            if doc.get("last_chat")
+            else None,
         )
 
 
 @dataclass
 class MoveRecord:
-    """A sealed move for a turn that has not resolved yet."""
+    """A sealed move for a turn that has not resolved yet.
+
+    Stored under its own `write_id`, so a move row is never overwritten:
+    the committed game's `pending` map says which write is the player's
+    current move, and rows of abandoned writes are simply never read.
+    """
 
     game_id: str
     turn: int
@@ -129,6 +155,28 @@ class TurnRecord:
     timed_out: list[str] = field(default_factory=list)
     cause: str = "all_in"
 
+    def to_dict(self) -> dict[str, JSON]:
+        return {
+            "number": self.number,
+            "moves": self.moves,
+            "events": self.events,
+            "resolved_at": self.resolved_at.isoformat(),
+            "timed_out": self.timed_out,
+            "cause": self.cause,
+        }
+
+    @classmethod
+    def from_dict(cls, game_id: str, data: dict[str, JSON]) -> TurnRecord:
+        return cls(
+            game_id=game_id,
+            number=data["number"],
+            moves=data["moves"],
+            events=data["events"],
+            resolved_at=datetime.fromisoformat(data["resolved_at"]),
+            timed_out=data.get("timed_out", []),
+            cause=data.get("cause", "all_in"),
+        )
+
 
 @dataclass
 class ChatLine:
@@ -138,3 +186,23 @@ class ChatLine:
     text: str
     sent_at: datetime
     client_id: str | None = None
+
+    def to_dict(self) -> dict[str, JSON]:
+        return {
+            "seq": self.seq,
+            "player_id": self.player_id,
+            "text": self.text,
+            "sent_at": self.sent_at.isoformat(),
+            "client_id": self.client_id,
+        }
+
+    @classmethod
+    def from_dict(cls, game_id: str, data: dict[str, JSON]) -> ChatLine:
+        return cls(
+            game_id=game_id,
+            seq=data["seq"],
+            player_id=data["player_id"],
+            text=data["text"],
+            sent_at=datetime.fromisoformat(data["sent_at"]),
+            client_id=data.get("client_id"),
+        )

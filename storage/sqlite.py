@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS moves (
     write_id TEXT NOT NULL,
     move TEXT NOT NULL,
     submitted_at TEXT NOT NULL,
-    PRIMARY KEY (game_id, turn, player_id)
+    PRIMARY KEY (game_id, turn, player_id, write_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS turns (
     game_id TEXT NOT NULL,
@@ -253,37 +253,32 @@ class SQLiteStorage(Storage):
             ),
         )
 
-    def get_moves(self, game_id: str, turn: int) -> dict[str, MoveRecord]:
-        rows = self._fetchall(
-            "SELECT player_id, write_id, move, submitted_at FROM moves "
-            "WHERE game_id = ? AND turn = ?",
-            (game_id, turn),
+    def get_move(
+        self, game_id: str, turn: int, player_id: str, write_id: str
+    ) -> MoveRecord | None:
+        row = self._fetchone(
+            "SELECT move, submitted_at FROM moves "
+            "WHERE game_id = ? AND turn = ? AND player_id = ? AND write_id = ?",
+            (game_id, turn, player_id, write_id),
         )
-        return {
-            player_id: MoveRecord(
-                game_id=game_id,
-                turn=turn,
-                player_id=player_id,
-                write_id=write_id,
-                move=json.loads(move),
-                submitted_at=datetime.fromisoformat(submitted_at),
-            )
-            for player_id, write_id, move, submitted_at in rows
-        }
+        if row is None:
+            return None
+        move, submitted_at = row
+        return MoveRecord(
+            game_id=game_id,
+            turn=turn,
+            player_id=player_id,
+            write_id=write_id,
+            move=json.loads(move),
+            submitted_at=datetime.fromisoformat(submitted_at),
+        )
 
     # -- resolved turns --------------------------------------------------
 
     def put_turn(self, turn: TurnRecord) -> None:
-        doc = {
-            "moves": turn.moves,
-            "events": turn.events,
-            "resolved_at": turn.resolved_at.isoformat(),
-            "timed_out": turn.timed_out,
-            "cause": turn.cause,
-        }
         self._execute(
             "INSERT OR REPLACE INTO turns (game_id, number, doc) VALUES (?, ?, ?)",
-            (turn.game_id, turn.number, _dumps(doc)),
+            (turn.game_id, turn.number, _dumps(turn.to_dict())),
         )
 
     def get_turn(self, game_id: str, number: int) -> TurnRecord | None:
@@ -372,7 +367,9 @@ class _TranslateErrors:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None and issubclass(exc_type, sqlite3.OperationalError):
             logger.error("SQLite database %s failed: %s", self.path, exc)
-            raise StorageUnavailable(f"SQLite database {self.path} failed: {exc}") from exc
+            raise StorageUnavailable(
+                f"SQLite database {self.path} failed: {exc}"
+            ) from exc
         return False
 
 
@@ -389,16 +386,7 @@ def _player(row) -> PlayerRecord | None:
 
 
 def _turn(game_id: str, number: int, doc: str) -> TurnRecord:
-    data = json.loads(doc)
-    return TurnRecord(
-        game_id=game_id,
-        number=number,
-        moves=data["moves"],
-        events=data["events"],
-        resolved_at=datetime.fromisoformat(data["resolved_at"]),
-        timed_out=data.get("timed_out", []),
-        cause=data.get("cause", "all_in"),
-    )
+    return TurnRecord.from_dict(game_id, {**json.loads(doc), "number": number})
 
 
 def _chat_line(game_id: str, row) -> ChatLine:

@@ -33,7 +33,9 @@ def pair_id(pair: tuple[str, str]) -> str:
 def server(request, tmp_path_factory):
     """A gunicorn server with several workers on one backend pair, for the session."""
     storage_name, lock_name = request.param
-    live = LiveServer(storage_name, lock_name, tmp_path_factory.mktemp(pair_id(request.param)))
+    live = LiveServer(
+        storage_name, lock_name, tmp_path_factory.mktemp(pair_id(request.param))
+    )
     live.start()
     yield live
     live.stop()

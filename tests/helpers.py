@@ -39,11 +39,15 @@ class Api:
 
     def new_player(self, name: str | None = None) -> dict:
         """Register a player; return {"id", "name", "token"}."""
-        response = self.post("/api/v1/players", json={"name": name or f"p-{uuid.uuid4().hex[:8]}"})
+        response = self.post(
+            "/api/v1/players", json={"name": name or f"p-{uuid.uuid4().hex[:8]}"}
+        )
         assert response.status_code == 201, response.text
         return response.json()
 
-    def new_game(self, token: str, ruleset: str = "rps", seats: int = 2, **options) -> dict:
+    def new_game(
+        self, token: str, ruleset: str = "rps", seats: int = 2, **options
+    ) -> dict:
         body = {"ruleset": ruleset, "seats": seats, "options": options}
         response = self.post("/api/v1/games", token, json=body)
         assert response.status_code == 201, response.text
@@ -64,7 +68,9 @@ class Api:
         return game, players
 
     def move(self, token: str, game_id: str, turn: int, move):
-        return self.put(f"/api/v1/games/{game_id}/turns/{turn}/move", token, json={"move": move})
+        return self.put(
+            f"/api/v1/games/{game_id}/turns/{turn}/move", token, json={"move": move}
+        )
 
     def game(self, token: str, game_id: str) -> dict:
         response = self.get(f"/api/v1/games/{game_id}", token)
