@@ -1,4 +1,4 @@
-"""A Python stand-in for the iPhone app, for demos and tests against a Lockstep server."""
+"""A Python stand-in for the iPhone app, for demos and tests against Lockstep."""
 
 from .client import ChatPost, LockstepClient, Snapshot
 from .errors import ApiError, PollTimeout

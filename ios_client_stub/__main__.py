@@ -56,9 +56,6 @@ def _add_demo_parser(subcommands: argparse._SubParsersAction) -> None:
 
 
 def _run_demo_command(args: argparse.Namespace) -> int:
-    if args.grid_size < 2:
-        print(f"--grid-size must be at least 2, got {args.grid_size}", file=sys.stderr)
-        return 2
     config = DemoConfig(server=args.server, seed=args.seed, grid_size=args.grid_size)
     return run_demo(config)
 

@@ -1,6 +1,6 @@
 """HTTP client for the Lockstep API, behaving the way the iPhone app does.
 
-One client holds one player's token, ETag cache and HTTP session. It is not
+One client stores one player's token, ETag cache and HTTP session. It is not
 thread-safe: give each thread (each simulated phone) its own client.
 
 Retries follow the rules of the API. Reads, move submissions (a repeated move
@@ -8,8 +8,8 @@ for a resolved turn returns 200) and chat posts that carry a client_id are
 idempotent, so they are retried after a timeout, a lost connection, a 503 or
 a 429. Creating a player or a game, and resigning, are retried only when the
 request provably had no effect: the connection was never opened, the server
-answered 429, or it answered 503 ``unavailable``, which the API defines as
-"nothing was written".
+responded with 429, or it responded with 503 ``unavailable``, which the API
+defines as "nothing was written".
 """
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ ETAG_CACHE_SIZE = 256
 class Snapshot:
     """Result of a conditional GET.
 
-    ``body`` is the JSON body, taken from the cache when the server answered
-    304 Not Modified. ``changed`` is False when the body equals the previously
+    ``body`` is the JSON body, taken from the cache when the server responded
+    with 304 Not Modified. ``changed`` is False when the body equals the previously
     cached one, and True on the first fetch. ``not_modified`` is True when the
-    server answered 304. ``poll_interval`` is the server's X-Poll-Interval
+    server responded with 304. ``poll_interval`` is the server's X-Poll-Interval
     suggestion in seconds, or None when absent.
     """
 
@@ -111,7 +111,9 @@ class LockstepClient:
         self.session = session if session is not None else requests.Session()
         self.sleep = sleep
         self.clock = clock
-        self.retry = retry if retry is not None else RetryPolicy(sleep=sleep, clock=clock)
+        self.retry = (
+            retry if retry is not None else RetryPolicy(sleep=sleep, clock=clock)
+        )
         self.stats: Counter[str] = Counter()
         self._etag_cache: OrderedDict[str, _CacheEntry] = OrderedDict()
 
@@ -144,9 +146,7 @@ class LockstepClient:
 
     def health(self) -> dict[str, Any]:
         """Return the health body; a 503 raises ApiError after the retries."""
-        response = self._request(
-            "GET", "/health", authenticated=False, idempotent=True
-        )
+        response = self._request("GET", "/health", authenticated=False, idempotent=True)
         return self._json(response)
 
     # Games
@@ -170,7 +170,7 @@ class LockstepClient:
         return self._json(response)
 
     def list_games(self, view: str | None = None) -> list[dict[str, Any]]:
-        """Return game summaries: the caller's games, or with view="open" joinable ones."""
+        """Return the caller's game summaries, or with view="open" the joinable ones."""
         params = {"view": view} if view is not None else None
         response = self._request("GET", "/games", params=params, idempotent=True)
         return self._json(response)["games"]
@@ -183,8 +183,8 @@ class LockstepClient:
     def get_game(self, game_id: str, wait: float | None = None) -> Snapshot:
         """Fetch the game view, sending If-None-Match with the last ETag seen.
 
-        With ``wait`` (0 to 30 seconds) the server holds the request until the
-        game changes or the time passes, and answers 304 when nothing changed.
+        With ``wait`` (0 to 30 seconds) the server keeps the request open until
+        the game changes or the time passes, and returns 304 when nothing changed.
         """
         params = {"wait": _format_seconds(wait)} if wait is not None else None
         return self._get_conditional(_game_path(game_id), params, wait=wait)
@@ -244,7 +244,7 @@ class LockstepClient:
     def list_turns(
         self, game_id: str, after: int = 0, limit: int = 20
     ) -> dict[str, Any]:
-        """Return resolved turns numbered above ``after``, as ``{"turns", "next_after"}``."""
+        """Return the resolved turns after ``after`` as ``{"turns", "next_after"}``."""
         path = f"{_game_path(game_id)}/turns"
         params = {"after": int(after), "limit": int(limit)}
         response = self._request("GET", path, params=params, idempotent=True)
@@ -285,8 +285,8 @@ class LockstepClient:
     ) -> Snapshot:
         """Fetch chat lines with ``seq`` above ``after``, with If-None-Match.
 
-        With ``wait`` the server holds the request for up to that many seconds
-        and answers with an empty ``messages`` list when no line arrives.
+        With ``wait`` the server keeps the request open for up to that many
+        seconds and returns an empty ``messages`` list when no line arrives.
         """
         params: dict[str, Any] = {"after": int(after), "limit": int(limit)}
         if wait is not None:
@@ -337,7 +337,7 @@ class LockstepClient:
                 raise ApiError(
                     304,
                     None,
-                    "server answered 304 Not Modified to a request without "
+                    "server returned 304 Not Modified to a request without "
                     "If-None-Match",
                     method="GET",
                     path=path,
@@ -390,7 +390,8 @@ class LockstepClient:
 
         data = None
         if body is not None:
-            # Raw UTF-8, as the iPhone app sends it, rather than \u escapes.
+            # Non-ASCII text goes out as raw UTF-8 rather than \u escapes, so
+            # the server's UTF-8 decoding is exercised.
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
             request_headers["Content-Type"] = "application/json"
 
@@ -441,7 +442,8 @@ def is_retryable(error: Exception, *, idempotent: bool) -> bool:
 
     A request that is not idempotent is retried only when it provably had no
     effect: the connection was never opened, the server throttled it (429),
-    or the server answered 503 ``unavailable``, which means nothing was written.
+    or the server responded with 503 ``unavailable``, which means nothing was
+    written.
     """
     if isinstance(error, ApiError):
         if error.status == 429:

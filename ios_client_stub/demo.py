@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ RPS_OPTIONS = {"rounds": 3}
 RPS_MAX_TURNS = 40
 # Lines per page when printing the final chat, small so that paging shows.
 CHAT_PAGE_LIMIT = 3
+
+# Failures that describe_failure explains in one line. Any other exception
+# points to a bug or an unexpected response shape, so its traceback is printed.
+EXPLAINED_FAILURES = (DemoFailure, ApiError, PollTimeout, requests.RequestException)
 
 
 @dataclass(frozen=True)
@@ -49,10 +54,9 @@ def run_demo(config: DemoConfig, stream: TextIO = sys.stdout) -> int:
         transcript.say("demo", f"server {config.server} is healthy: {health}")
         phones = _play_games(config, transcript)
         _check_chats_and_caching(phones[0], transcript)
-    except DemoFailure as error:
-        print(f"demo failed: {error}", file=sys.stderr)
-        return 1
     except Exception as error:
+        if not isinstance(error, EXPLAINED_FAILURES):
+            traceback.print_exception(error, file=sys.stderr)
         print(f"demo failed: {describe_failure(error, config.server)}", file=sys.stderr)
         return 1
 
@@ -60,7 +64,7 @@ def run_demo(config: DemoConfig, stream: TextIO = sys.stdout) -> int:
         stats = phone.client.stats
         transcript.say(
             phone.name,
-            f"{stats['requests']} HTTP requests, {stats['not_modified']} answered "
+            f"{stats['requests']} HTTP requests, {stats['not_modified']} of them "
             f"304 Not Modified, {stats['retries']} retries",
         )
     transcript.say("demo", "finished without unexpected responses")
@@ -69,6 +73,8 @@ def run_demo(config: DemoConfig, stream: TextIO = sys.stdout) -> int:
 
 def describe_failure(error: BaseException, server: str) -> str:
     """Return a one-line explanation of an error that ended the demo."""
+    if isinstance(error, DemoFailure):
+        return str(error)
     if isinstance(error, ApiError):
         if error.status >= 500:
             return f"server error: {error}"
@@ -96,14 +102,18 @@ def _play_games(config: DemoConfig, transcript: Transcript) -> list[Phone]:
     ]
     threads = [
         threading.Thread(
-            target=_run_script, args=(phone, script, config), name=phone.name, daemon=True
+            target=_run_script,
+            args=(phone, script, config),
+            name=phone.name,
+            daemon=True,
         )
         for phone, script in scripts
     ]
+    deadline = time.monotonic() + config.run_timeout
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(config.run_timeout)
+        thread.join(max(0.0, deadline - time.monotonic()))
     if any(thread.is_alive() for thread in threads):
         table.stop.set()
         raise DemoFailure(f"the phones did not finish within {config.run_timeout:g} s")
@@ -115,7 +125,7 @@ def _play_games(config: DemoConfig, transcript: Transcript) -> list[Phone]:
     if failed:
         phone = failed[0]
         error = phone.error
-        if not isinstance(error, (DemoFailure, ApiError, requests.RequestException)):
+        if not isinstance(error, EXPLAINED_FAILURES):
             traceback.print_exception(error, file=sys.stderr)
         raise DemoFailure(f"[{phone.name}] {describe_failure(error, config.server)}")
     return [ada, grace]
@@ -163,7 +173,9 @@ def _script_grace(phone: Phone, config: DemoConfig) -> None:
         if turn == 1:
             phone.repeat_chat(rps, "Wi-Fi dropped, sending this twice 📶")
 
-    view = phone.play(rps, narrate=False, max_turns=RPS_MAX_TURNS, on_resolved=after_turn)
+    view = phone.play(
+        rps, narrate=False, max_turns=RPS_MAX_TURNS, on_resolved=after_turn
+    )
     phone.chat(rps, _farewell(phone, view))
 
     size = config.grid_size
@@ -190,7 +202,7 @@ def _report_outcome(phone: Phone, view: dict[str, Any]) -> None:
     if not isinstance(outcome, dict) or set(outcome) != player_ids:
         raise DemoFailure(
             f"finished game {view['id']} has outcome {outcome!r}, expected one "
-            f"result per player"
+            "result per player"
         )
     names = {p["id"]: p["name"] for p in view["players"]}
     results = ", ".join(f"{names[pid]} {result}" for pid, result in outcome.items())
@@ -238,10 +250,17 @@ def _check_chats_and_caching(phone: Phone, transcript: Transcript) -> None:
     """
     client = phone.client
     for ruleset, game_id in phone.games.items():
-        lines = _page_chat_backwards(client, game_id)
-        transcript.say("demo", f"{ruleset} chat, read back {CHAT_PAGE_LIMIT} at a time:")
+        lines, pages = _page_chat_backwards(client, game_id)
+        page_text = ", ".join(f"#{first}-#{last}" for first, last in pages)
+        transcript.say(
+            "demo",
+            f"{ruleset} chat, read back {CHAT_PAGE_LIMIT} lines at a time with "
+            f"before (pages, newest first: {page_text}):",
+        )
         for line in lines:
-            transcript.say("chat", f"#{line['seq']} {line['player_name']}: {line['text']}")
+            transcript.say(
+                "chat", f"#{line['seq']} {line['player_name']}: {line['text']}"
+            )
 
         first = client.chat_latest(game_id, limit=CHAT_PAGE_LIMIT)
         second = client.chat_latest(game_id, limit=CHAT_PAGE_LIMIT)
@@ -267,23 +286,36 @@ def _check_chats_and_caching(phone: Phone, transcript: Transcript) -> None:
             )
 
 
-def _page_chat_backwards(client: LockstepClient, game_id: str) -> list[dict[str, Any]]:
+def _page_chat_backwards(
+    client: LockstepClient, game_id: str
+) -> tuple[list[dict[str, Any]], list[tuple[int, int]]]:
     """Read a whole chat from the latest page back with ``before``, checking seqs.
 
-    Returns the lines in ascending seq, each with an added ``player_name``.
+    Returns the lines in ascending seq, each with an added ``player_name``,
+    and the first and last seq of each page in the order they were read.
     """
     view = client.get_game(game_id).body
     names = {p["id"]: p["name"] for p in view["players"]}
 
     lines = list(client.chat_latest(game_id, limit=CHAT_PAGE_LIMIT).body["messages"])
+    pages = [(lines[0]["seq"], lines[-1]["seq"])] if lines else []
     while lines and lines[0]["seq"] > 1:
-        page = client.chat_before(game_id, before=lines[0]["seq"], limit=CHAT_PAGE_LIMIT)
+        page = client.chat_before(
+            game_id, before=lines[0]["seq"], limit=CHAT_PAGE_LIMIT
+        )
         older = page.body["messages"]
         if not older:
             break
+        pages.append((older[0]["seq"], older[-1]["seq"]))
         lines = list(older) + lines
 
     seqs = [line["seq"] for line in lines]
     if seqs != list(range(1, len(seqs) + 1)):
-        raise DemoFailure(f"chat of game {game_id} has seqs {seqs}, expected 1 to {len(seqs)}")
-    return [{**line, "player_name": names.get(line["player"], line["player"])} for line in lines]
+        raise DemoFailure(
+            f"chat of game {game_id} has seqs {seqs}, expected 1 to {len(seqs)}"
+        )
+    named = [
+        {**line, "player_name": names.get(line["player"], line["player"])}
+        for line in lines
+    ]
+    return named, pages

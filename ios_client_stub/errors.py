@@ -70,7 +70,7 @@ class ApiError(Exception):
 
 
 class PollTimeout(TimeoutError):
-    """Raised when ``poll_until`` sees no matching game view within max_wait."""
+    """Raised when no game view matches the ``poll_until`` predicate in time."""
 
     def __init__(self, game_id: str, max_wait: float, last_view: dict | None) -> None:
         self.game_id = game_id

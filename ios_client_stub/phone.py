@@ -14,7 +14,8 @@ from .client import ChatPost, LockstepClient
 from .errors import ApiError
 from .players import Decision, LightcyclesPlayer, RpsPlayer
 
-# Longest event text printed per turn, in characters.
+# Maximum length in characters of an event printed as JSON, which happens
+# when the demo cannot describe the event in words.
 EVENTS_TEXT_CHARS = 160
 
 
@@ -38,7 +39,9 @@ class Transcript:
     def say(self, speaker: str, text: str) -> None:
         elapsed = self._clock() - self._start
         with self._lock:
-            print(f"{elapsed:5.1f}s [{speaker:<5}] {text}", file=self._stream, flush=True)
+            print(
+                f"{elapsed:5.1f}s [{speaker:<5}] {text}", file=self._stream, flush=True
+            )
 
 
 @dataclass
@@ -70,8 +73,8 @@ class Phone:
         self.name = name
         self.table = table
         self.poll_max_wait = poll_max_wait
-        # A string seed is hashed with SHA-512, so it gives the same sequence
-        # in every Python process.
+        # random.seed turns a str into an int without hash randomization, so
+        # this seed gives the same sequence in every Python process.
         self.rng = random.Random(f"{seed}/{name}")
         self.client = LockstepClient(server, sleep=self._sleep)
         # Game ids by ruleset, for the checks after play.
@@ -95,11 +98,13 @@ class Phone:
         self.say(f"registered as player {player['id']}")
 
     def meet(self, timeout: float = 30.0) -> None:
-        """Wait until every phone has registered, so that each knows the others' ids."""
+        """Wait until every phone has registered, so that each has the others' ids."""
         try:
             self.table.meeting.wait(timeout)
         except threading.BrokenBarrierError as error:
-            raise DemoAborted(f"{self.name} stopped before meeting the others") from error
+            raise DemoAborted(
+                f"{self.name} stopped before meeting the others"
+            ) from error
 
     def host(self, ruleset: str, options: dict[str, Any]) -> str:
         view = self.client.create_game(ruleset, seats=2, options=options)
@@ -118,14 +123,15 @@ class Phone:
         deadline = self.client.clock() + max_wait
         interval = 0.2
         while True:
-            for summary in self.client.list_games(view="open"):
-                if summary.get("ruleset") == ruleset and host_id in _player_ids(summary):
-                    view = self.client.join(summary["id"])
-                    self.say(
-                        f"found {host_name}'s {ruleset} game {view['id']} in the "
-                        f"open list and joined; status {view['status']}"
-                    )
-                    return view["id"]
+            open_games = self.client.list_games(view="open")
+            game_id = _find_hosted_game(open_games, ruleset, host_id)
+            if game_id is not None:
+                view = self.client.join(game_id)
+                self.say(
+                    f"found {host_name}'s {ruleset} game {game_id} in the open "
+                    f"list and joined, status {view['status']}"
+                )
+                return game_id
             if self.client.clock() > deadline:
                 raise DemoFailure(
                     f"{self.name} found no open {ruleset} game by {host_name} "
@@ -152,19 +158,32 @@ class Phone:
         return post
 
     def repeat_chat(self, game_id: str, text: str) -> None:
-        """Post a line twice with one client_id, as an app does after a lost response."""
+        """Post a line twice with one client_id, as after a lost response."""
         client_id = f"demo-{self.name}-{self.rng.getrandbits(64):016x}"
         first = self.chat(game_id, text, client_id=client_id)
         second = self.client.post_chat(game_id, text, client_id=client_id)
-        if second.status != 200 or second.message.get("seq") != first.message["seq"]:
+        seq = first.message["seq"]
+        if second.status != 200 or second.message.get("seq") != seq:
             raise DemoFailure(
                 f"repeated chat post with client_id {client_id} returned status "
                 f"{second.status} and seq {second.message.get('seq')}, expected "
-                f"200 and seq {first.message['seq']}"
+                f"200 and seq {seq}"
+            )
+
+        later = self.client.chat_after(game_id, after=seq - 1, limit=100).body
+        copies = [
+            line
+            for line in later["messages"]
+            if line["player"] == self.client.player_id and line["text"] == text
+        ]
+        if len(copies) != 1:
+            raise DemoFailure(
+                f"chat of game {game_id} has {len(copies)} copies of the line "
+                f"posted twice with client_id {client_id}, expected 1"
             )
         self.say(
-            f"resent chat #{first.message['seq']} with the same client_id: "
-            f"status 200, same seq, no duplicate"
+            f"resent chat #{seq} with the same client_id: status 200, same seq, "
+            "and the chat has one copy"
         )
 
     def read_new_chat(self, game_id: str, view: dict[str, Any]) -> None:
@@ -189,7 +208,7 @@ class Phone:
         """Play the game to its end and return the finished game view.
 
         ``narrate`` prints every resolved turn. ``on_resolved(turn)`` runs
-        after each turn this phone sees resolve, for scripted chat.
+        after each turn that resolves during play, for scripted chat.
         """
         self.turns = []
         self.chat_seen = 0
@@ -230,9 +249,13 @@ class Phone:
 
     def _must_move(self, view: dict[str, Any]) -> bool:
         me = next(p for p in view["players"] if p["id"] == self.client.player_id)
-        return me["status"] == "active" and self.client.player_id not in view["submitted"]
+        return (
+            me["status"] == "active" and self.client.player_id not in view["submitted"]
+        )
 
-    def _decide(self, bot: RpsPlayer | LightcyclesPlayer, view: dict[str, Any]) -> Decision:
+    def _decide(
+        self, bot: RpsPlayer | LightcyclesPlayer, view: dict[str, Any]
+    ) -> Decision:
         if isinstance(bot, RpsPlayer):
             return bot.choose_move(self.turns)
         try:
@@ -244,7 +267,9 @@ class Phone:
             ) from error
 
     def _submit(self, game_id: str, turn: int, decision: Decision) -> dict[str, Any]:
-        self.say(f"turn {turn}: plays {_describe_move(decision.move)} ({decision.reason})")
+        self.say(
+            f"turn {turn}: plays {_describe_move(decision.move)} ({decision.reason})"
+        )
         result = self.client.submit_move(game_id, turn, decision.move)
         if result.get("turn") != turn:
             raise DemoFailure(
@@ -272,10 +297,22 @@ class Phone:
             self.client.submit_move(game_id, turn, move)
         except ApiError as error:
             if error.status == 400 and error.code == "invalid_move":
-                self.say(f"sent {json.dumps(move)} and got 400 invalid_move as expected")
+                self.say(
+                    f"sent {json.dumps(move)} and got 400 invalid_move as expected"
+                )
                 return
             raise
         raise DemoFailure(f"server accepted the invalid move {json.dumps(move)}")
+
+
+def _find_hosted_game(
+    summaries: list[dict[str, Any]], ruleset: str, host_id: str
+) -> str | None:
+    """Return the id of the first game of ``ruleset`` with ``host_id`` seated."""
+    for summary in summaries:
+        if summary.get("ruleset") == ruleset and host_id in _player_ids(summary):
+            return summary["id"]
+    return None
 
 
 def _player_ids(summary: dict[str, Any]) -> set[str]:
@@ -304,10 +341,42 @@ def _describe_turn(record: dict[str, Any], names: dict[str, str]) -> str:
         )
     )
     text = f"turn {record['number']} resolved: {moves}"
-    events = record.get("events")
+    events = [_describe_event(event, names) for event in record.get("events") or []]
     if events:
-        events_text = json.dumps(events, ensure_ascii=False)
-        if len(events_text) > EVENTS_TEXT_CHARS:
-            events_text = events_text[: EVENTS_TEXT_CHARS - 3] + "..."
-        text += f"; events {events_text}"
+        text += "; " + "; ".join(events)
+    return text
+
+
+def _describe_event(event: Any, names: dict[str, str]) -> str:
+    """Describe a turn event of the rps or lightcycles ruleset in words.
+
+    The event formats are the rulesets' own and not part of the HTTP
+    contract, so an event that does not match them is shown as JSON.
+    """
+
+    def name(player_id: str | None) -> str:
+        return "nobody" if player_id is None else names.get(player_id, player_id)
+
+    try:
+        kind = event["type"]
+        if kind == "round":
+            score = ", ".join(f"{name(p)} {n}" for p, n in event["score"].items())
+            return f"{name(event['winner'])} wins round {event['round']} ({score})"
+        if kind == "tie":
+            return f"round {event['round']} is a tie and is replayed"
+        if kind == "crash":
+            return (
+                f"{name(event['player'])} crashes into a {event['cause']} at "
+                f"({event['x']}, {event['y']})"
+            )
+        if kind == "game_over":
+            return f"game over, winner: {name(event['winner'])}"
+    except (KeyError, TypeError, AttributeError):
+        pass
+
+    text = json.dumps(event, ensure_ascii=False)
+    for player_id, player_name in names.items():
+        text = text.replace(player_id, player_name)
+    if len(text) > EVENTS_TEXT_CHARS:
+        text = text[: EVENTS_TEXT_CHARS - 3] + "..."
     return text

@@ -63,7 +63,8 @@ class RpsPlayer:
         favourites = sorted(t for t, n in rival_throws.items() if n == top_count)
         favourite = self.rng.choice(favourites)
         throw = COUNTER_THROW[favourite]
-        reason = f"counters rival's most frequent {favourite} ({top_count}x)"
+        total = sum(rival_throws.values())
+        reason = f"rival threw {favourite} most often, {top_count} of {total}"
         return Decision({"throw": throw}, reason)
 
     def _rival_throws(self, turns: Iterable[dict[str, Any]]) -> Iterable[str]:
@@ -160,7 +161,7 @@ def _parse_board(state: dict[str, Any]) -> _Board:
         heads[player_id] = (int(cycle["x"]), int(cycle["y"]))
         directions[player_id] = cycle.get("dir")
         alive[player_id] = bool(cycle.get("alive", True))
-    # Heads are in the trails already; adding them guards against a state
+    # Heads are in the trails already. Adding them guards against a state
     # that lists only the cells behind the heads.
     occupied |= set(heads.values())
     return _Board(width, height, occupied, heads, directions, alive)
@@ -177,7 +178,10 @@ def _contested_cells(board: _Board, player_id: str) -> set[Cell]:
             if direction == reverse:
                 continue
             cell = step(head, direction)
-            if in_bounds(cell, board.width, board.height) and cell not in board.occupied:
+            if (
+                in_bounds(cell, board.width, board.height)
+                and cell not in board.occupied
+            ):
                 cells.add(cell)
     return cells
 
@@ -197,8 +201,10 @@ def rate_directions(state: dict[str, Any], player_id: str) -> list[DirectionOpti
             or not in_bounds(cell, board.width, board.height)
             or cell in board.occupied
         )
-        area = 0 if crashes else reachable_area(
-            board.width, board.height, board.occupied, cell
+        area = (
+            0
+            if crashes
+            else reachable_area(board.width, board.height, board.occupied, cell)
         )
         options.append(
             DirectionOption(direction, cell, crashes, cell in contested, area)
@@ -247,7 +253,7 @@ class LightcyclesPlayer:
             direction = self.rng.choice(sorted(option.direction for option in best))
         chosen = next(option for option in best if option.direction == direction)
 
-        reason = f"{top_area} cells reachable"
+        reason = f"{top_area} {'cell' if top_area == 1 else 'cells'} reachable"
         if chosen.contested:
             reason += ", risks a head-on collision"
         return Decision({"dir": direction}, reason)

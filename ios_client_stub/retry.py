@@ -13,8 +13,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Doubling stops growing the base delay after this many retries, long before
-# max_delay matters, so that a large max_tries cannot overflow a float.
+# Maximum number of doublings of the base delay. Any usable max_delay is
+# reached long before, and the limit keeps a large max_tries from
+# overflowing a float.
 _MAX_DOUBLINGS = 32
 
 
@@ -24,7 +25,7 @@ class RetryPolicy:
 
     The policy only decides when to try again. Whether an error may be retried
     at all is the caller's decision, passed to ``call`` as ``is_retryable``,
-    because only the caller knows whether its request is idempotent.
+    because only the caller can tell whether its request is idempotent.
 
     The wait before retry ``n`` (1 for the first retry) is
     ``min(max_delay, initial_delay * 2 ** (n - 1))``, reduced by a random
@@ -76,7 +77,7 @@ class RetryPolicy:
         is_retryable: Callable[[Exception], bool],
         description: str = "operation",
     ) -> T:
-        """Run ``operation`` until it returns, retrying the errors that ``is_retryable`` accepts.
+        """Run ``operation``, retrying the errors that ``is_retryable`` accepts.
 
         Raises the last error when it is not retryable, when ``max_tries`` tries
         have failed, or when the next wait would pass the deadline.

@@ -71,9 +71,7 @@ def test_step_north_decreases_y():
 
 def test_rate_directions_walls_trails_and_reverse():
     # Heading E in the top-left corner, with its own trail at (0, 0) behind.
-    state = lightcycles_state(
-        5, 5, {ME: cycle(1, 0, "E")}, trails=[[0, 0, ME]]
-    )
+    state = lightcycles_state(5, 5, {ME: cycle(1, 0, "E")}, trails=[[0, 0, ME]])
 
     options = {option.direction: option for option in rate_directions(state, ME)}
 
@@ -146,7 +144,9 @@ def test_bot_keeps_straight_on_tie():
 def test_bot_avoids_contested_cell():
     # Both heads face each other across (4, 4). N and S are equally open.
     state = lightcycles_state(
-        9, 9, {ME: cycle(3, 4, "E"), RIVAL: cycle(5, 4, "W")},
+        9,
+        9,
+        {ME: cycle(3, 4, "E"), RIVAL: cycle(5, 4, "W")},
         trails=[[2, 4, ME], [6, 4, RIVAL]],
     )
 
@@ -206,27 +206,31 @@ def test_bot_never_crashes_when_safe_exists():
             assert direction in safe, (board_number, state)
 
 
+def enters_free_cell(state, direction):
+    """Check a move against the rules: no wall, no trail cell, no reversal.
+
+    Reversing counts as a crash because in a game the cell behind a head is
+    its own trail.
+    """
+    me = state["cycles"][ME]
+    if direction == OPPOSITE[me["dir"]]:
+        return False
+    x, y = step((me["x"], me["y"]), direction)
+    inside = 0 <= x < state["width"] and 0 <= y < state["height"]
+    occupied = {(cx, cy) for cx, cy, _ in state["trails"]}
+    return inside and (x, y) not in occupied
+
+
 def test_bot_choice_never_hits_wall_or_trail():
     # Checks the bot against the rules directly rather than rate_directions.
-    # Reversing counts as a crash: in a game the cell behind a head is its trail.
     rng = random.Random(99)
     for board_number in range(2000):
         state = random_board(rng)
-        me = state["cycles"][ME]
-        head = (me["x"], me["y"])
-        occupied = {(x, y) for x, y, _ in state["trails"]}
-
-        def is_free(direction):
-            if direction == OPPOSITE[me["dir"]]:
-                return False
-            x, y = step(head, direction)
-            inside = 0 <= x < state["width"] and 0 <= y < state["height"]
-            return inside and (x, y) not in occupied
 
         direction = chosen_direction(state, seed=board_number)
 
-        if any(is_free(d) for d in DIRECTIONS):
-            assert is_free(direction), (board_number, state)
+        if any(enters_free_cell(state, d) for d in DIRECTIONS):
+            assert enters_free_cell(state, direction), (board_number, state)
 
 
 def test_bot_same_seed_same_choice():
@@ -270,7 +274,7 @@ def test_rps_counters_most_frequent_throw():
     for seed in range(20):
         decision = RpsPlayer(ME, random.Random(seed), explore=0.0).choose_move(turns)
         assert decision.move == {"throw": "rock"}
-        assert "scissors" in decision.reason
+        assert decision.reason == "rival threw scissors most often, 2 of 3"
 
 
 def test_rps_ignores_own_and_null_moves():

@@ -1,15 +1,16 @@
-"""LockstepClient against the scripted HTTP server from conftest.py."""
+"""LockstepClient against the scripted HTTP server of scripted_http.py."""
 
 import logging
 import random
+import socket
 
 import pytest
 import requests
-from conftest import Reply
 
 from ios_client_stub.client import LockstepClient
 from ios_client_stub.errors import ApiError, PollTimeout
 from ios_client_stub.retry import RetryPolicy
+from tests.ios_client_stub.scripted_http import Reply
 
 TOKEN = "tok-7f3a9c-secret"
 GAME = "0b9f5a4e-8d2c-4f7e-9a61-3c2d1e0f4b5a"
@@ -71,7 +72,9 @@ def unavailable(retry_after="1"):
 
 def test_register_stores_token_and_sends_utf8(scripted_server, fake_clock):
     scripted_server.add(Reply(201, {"id": "p1", "name": "Zoë 🎲", "token": TOKEN}))
-    client = LockstepClient(scripted_server.url, clock=fake_clock, sleep=fake_clock.sleep)
+    client = LockstepClient(
+        scripted_server.url, clock=fake_clock, sleep=fake_clock.sleep
+    )
 
     player = client.register("Zoë 🎲")
 
@@ -278,7 +281,9 @@ def test_move_put_retried_after_read_timeout(scripted_server, fake_clock):
 
 
 def test_register_not_retried_after_read_timeout(scripted_server, fake_clock):
-    scripted_server.add(Reply(201, {"id": "p1", "name": "Ada", "token": TOKEN}, delay=1.0))
+    scripted_server.add(
+        Reply(201, {"id": "p1", "name": "Ada", "token": TOKEN}, delay=1.0)
+    )
     client = LockstepClient(
         scripted_server.url, timeout=0.3, sleep=fake_clock.sleep, clock=fake_clock
     )
@@ -304,7 +309,9 @@ def test_create_game_not_retried_after_plain_503(scripted_server, fake_clock):
 
 def test_create_game_retried_after_unavailable(scripted_server, fake_clock):
     # The API promises that a 503 "unavailable" wrote nothing.
-    scripted_server.add(unavailable(), Reply(201, game_view(1, turn=0, status="waiting")))
+    scripted_server.add(
+        unavailable(), Reply(201, game_view(1, turn=0, status="waiting"))
+    )
     client = make_client(scripted_server, fake_clock)
 
     view = client.create_game("rps")
@@ -336,15 +343,16 @@ def test_chat_post_explicit_client_id(scripted_server, fake_clock):
 
     post = client.post_chat(GAME, "Привет 👋", client_id="c-17")
 
-    assert scripted_server.requests[0].json() == {"text": "Привет 👋", "client_id": "c-17"}
+    assert scripted_server.requests[0].json() == {
+        "text": "Привет 👋",
+        "client_id": "c-17",
+    }
     assert post.created
     assert post.client_id == "c-17"
 
 
 def test_connection_refused_retried_for_get(fake_clock):
     # Bind and close a socket to find a port that refuses connections.
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -438,7 +446,7 @@ def test_poll_until_returns_matching_view_at_once(scripted_server, fake_clock):
     assert fake_clock.sleeps == []
 
 
-def test_game_view_body_is_json(scripted_server, fake_clock):
+def test_non_json_body_raises_api_error(scripted_server, fake_clock):
     scripted_server.add(Reply(200, b"not json", {"ETag": '"1"'}))
     client = make_client(scripted_server, fake_clock)
 
@@ -461,7 +469,9 @@ def test_wait_parameter_on_game_view(scripted_server, fake_clock):
 
 def test_health_needs_no_token(scripted_server, fake_clock):
     scripted_server.add(Reply(200, {"storage": "ok", "locks": "ok"}))
-    client = LockstepClient(scripted_server.url, sleep=fake_clock.sleep, clock=fake_clock)
+    client = LockstepClient(
+        scripted_server.url, sleep=fake_clock.sleep, clock=fake_clock
+    )
 
     assert client.health() == {"storage": "ok", "locks": "ok"}
     assert "Authorization" not in scripted_server.requests[0].headers

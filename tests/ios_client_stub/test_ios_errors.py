@@ -11,9 +11,11 @@ from ios_client_stub.errors import ApiError, parse_retry_after
 def make_response(status, body=b"", headers=None, method="PUT", url=None):
     response = requests.Response()
     response.status_code = status
-    response.reason = {409: "Conflict", 502: "Bad Gateway", 503: "Service Unavailable"}.get(
-        status, ""
-    )
+    response.reason = {
+        409: "Conflict",
+        502: "Bad Gateway",
+        503: "Service Unavailable",
+    }.get(status, "")
     if not isinstance(body, bytes):
         body = json.dumps(body).encode("utf-8")
     response._content = body
