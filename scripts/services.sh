@@ -7,7 +7,7 @@
 #   scripts/services.sh start  [zookeeper|cassandra]  install what is missing, start, wait until ready
 #   scripts/services.sh stop   [zookeeper|cassandra]  SIGTERM, then SIGKILL after 30 s
 #   scripts/services.sh status [zookeeper|cassandra]  print pid and port state of each service
-#   scripts/services.sh wait   [zookeeper|cassandra]  wait until the services answer on their ports
+#   scripts/services.sh wait   [zookeeper|cassandra]  wait until the services respond on their ports
 #   scripts/services.sh pid    zookeeper|cassandra    print the pid of the running service
 # Without a service name, start, stop, status and wait act on both services.
 #
@@ -22,15 +22,15 @@
 #   LOCKSTEP_ZK_PORT        ZooKeeper client port (default: 2181)
 #   LOCKSTEP_CQL_PORT       Cassandra CQL native transport port (default: 9042)
 #   LOCKSTEP_STORAGE_PORT   Cassandra internode storage port (default: 7000)
-#   LOCKSTEP_JMX_PORT       Cassandra JMX port, bound to 127.0.0.1 (default: 7199)
-#   LOCKSTEP_START_TIMEOUT  seconds to wait for each server to answer (default: 180)
+#   LOCKSTEP_JMX_PORT       Cassandra JMX registry and RMI port, bound to 127.0.0.1 (default: 7199)
+#   LOCKSTEP_START_TIMEOUT  seconds to wait for each server to respond (default: 180)
 #   JAVA_HOME               Java installation to use (default: java on PATH), version 17 or newer
 #
 # Exit status:
-#   0  success. For status: every service checked runs and answers.
+#   0  success. For status: every service checked runs and responds.
 #   1  a step failed or timed out. The message names the step and its log.
 #   2  invalid command line.
-#   3  status: at least one service checked is not running or not answering.
+#   3  status: at least one service checked is not running or not responding.
 #      pid: the service is not running.
 
 set -euo pipefail
@@ -61,14 +61,31 @@ error() {
     printf '[services] error: %s\n' "$*" >&2
 }
 
-# Print the last 30 lines of each log file that exists and is not empty.
-show_log_tails() {
+# Byte offsets of log files at the start of a server, so that a failure shows
+# only the lines that this start wrote.
+declare -A LOG_OFFSETS=()
+
+remember_log_offsets() {
     local file
     for file in "$@"; do
-        if [[ -s $file ]]; then
-            printf '[services] last 30 lines of %s:\n' "$file" >&2
-            tail -n 30 "$file" >&2
+        LOG_OFFSETS[$file]=$(stat -c %s "$file" 2>/dev/null || echo 0)
+    done
+}
+
+# Print the last 30 lines of each log file that exists and is not empty,
+# counting only lines written after remember_log_offsets if it was called.
+show_log_tails() {
+    local file offset tail_lines
+    for file in "$@"; do
+        [[ -s $file ]] || continue
+        offset=${LOG_OFFSETS[$file]:-0}
+        # A log file that is now smaller than its offset was rotated.
+        if ((offset > $(stat -c %s "$file"))); then
+            offset=0
         fi
+        tail_lines=$(tail -c +$((offset + 1)) "$file" | tail -n 30)
+        [[ -n $tail_lines ]] || continue
+        printf '[services] last 30 lines of %s:\n%s\n' "$file" "$tail_lines" >&2
     done
 }
 
@@ -79,7 +96,7 @@ fail_step() {
     shift
     error "$message"
     if (($# > 0)); then
-        error "log: $*"
+        error "see the log: $*"
         show_log_tails "$@"
     fi
     exit 1
@@ -152,7 +169,7 @@ running_pid() {
         return 0
     fi
     # stderr, because callers capture the pid from stdout.
-    log "$service: removing stale pid file $file (pid ${pid:-none} is not running)" >&2
+    log "$service: removing stale pid file $file (pid ${pid:-none} is not a $service server of $VAR_DIR)" >&2
     rm -f "$file"
     return 1
 }
@@ -166,10 +183,14 @@ start_detached() {
     local file=$1 log_file=$2
     shift 2
     rm -f "$file"
-    printf '=== %s: starting %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$*" >>"$log_file"
+    printf '=== %s: starting %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "${*: -1}" >>"$log_file"
+    # The full command line, for debugging.
+    printf '%q ' "$@" >"${file%.pid}.command"
+    # The server must not inherit file descriptor 9, the lock of lock_var_dir,
+    # or it would hold the lock for as long as it runs.
     # shellcheck disable=SC2016  # $$ and $@ expand in the child shell.
     nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$file" "$@" \
-        >>"$log_file" 2>&1 </dev/null &
+        >>"$log_file" 2>&1 </dev/null 9>&- &
     local deadline=$((SECONDS + 10))
     until [[ -s $file ]]; do
         if ((SECONDS > deadline)); then
@@ -177,6 +198,17 @@ start_detached() {
         fi
         sleep 0.1
     done
+}
+
+# Succeed if PID has exited. A process that is exiting has an empty command
+# line before the kernel closes its sockets, so wait for /proc/PID to go or
+# to become a zombie (state Z) instead.
+process_exited() {
+    local pid=$1 stat
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
+    # The state is the first field after the command name in parentheses.
+    stat=${stat##*) }
+    [[ ${stat%% *} == Z ]]
 }
 
 # Send SIGTERM to SERVICE, then SIGKILL if it still runs after STOP_TIMEOUT
@@ -191,18 +223,18 @@ stop_service() {
     log "$service: stopping pid $pid (SIGTERM)"
     kill -TERM "$pid" 2>/dev/null || true
     deadline=$((SECONDS + STOP_TIMEOUT))
-    while is_service_process "$service" "$pid" && ((SECONDS < deadline)); do
+    while ! process_exited "$pid" && ((SECONDS < deadline)); do
         sleep 0.2
     done
-    if is_service_process "$service" "$pid"; then
-        log "$service: pid $pid still runs after ${STOP_TIMEOUT} s, sending SIGKILL"
+    if ! process_exited "$pid"; then
+        log "$service: pid $pid did not exit within ${STOP_TIMEOUT} s of SIGTERM, sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
         deadline=$((SECONDS + 10))
-        while is_service_process "$service" "$pid" && ((SECONDS < deadline)); do
+        while ! process_exited "$pid" && ((SECONDS < deadline)); do
             sleep 0.2
         done
-        if is_service_process "$service" "$pid"; then
-            fail_step "$service: pid $pid did not exit after SIGKILL"
+        if ! process_exited "$pid"; then
+            fail_step "$service: pid $pid did not exit within 10 s of SIGKILL"
         fi
     fi
     rm -f "$(pid_file "$service")"
@@ -217,8 +249,8 @@ port_open() {
     timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
 }
 
-# Succeed if ZooKeeper answers "imok" to the four-letter word "ruok".
-zookeeper_answers() {
+# Succeed if ZooKeeper returns "imok" for the four-letter word "ruok".
+zookeeper_responds() {
     local reply
     # shellcheck disable=SC2016  # $1 expands in the child shell.
     reply=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf ruok >&3 && cat <&3' \
@@ -235,7 +267,7 @@ driver_python() {
 # Succeed if Cassandra accepts CQL on CQL_PORT. Cassandra opens the port only
 # once it serves CQL. When the project's venv has cassandra-driver, a query of
 # system.local must succeed too, and its release_version is printed.
-cassandra_answers() {
+cassandra_accepts_cql() {
     local python
     port_open "$CQL_PORT" || return 1
     python=$(driver_python) || return 0
@@ -254,10 +286,10 @@ finally:
 EOF
 }
 
-service_answers() {
+service_responds() {
     case $1 in
-        zookeeper) zookeeper_answers ;;
-        cassandra) cassandra_answers >/dev/null ;;
+        zookeeper) zookeeper_responds ;;
+        cassandra) cassandra_accepts_cql >/dev/null ;;
     esac
 }
 
@@ -269,30 +301,32 @@ set_log_files() {
     esac
 }
 
-# Wait until SERVICE answers on its port, for at most START_TIMEOUT seconds.
-# Fail at once if the process started by this script exits.
+# Wait until SERVICE responds on its port, for at most START_TIMEOUT seconds.
+# Fail at once if the process in its pid file exits.
 # Usage: wait_until_ready SERVICE START_MS
 wait_until_ready() {
     local service=$1 start_ms=$2 pid deadline
     set_log_files "$service"
+    pid=$(<"$(pid_file "$service")")
     deadline=$((SECONDS + START_TIMEOUT))
     while true; do
-        if ! pid=$(running_pid "$service"); then
-            fail_step "$service: the server process exited during startup" "${LOG_FILES[@]}"
+        if ! is_service_process "$service" "$pid"; then
+            rm -f "$(pid_file "$service")"
+            fail_step "$service: the server process (pid $pid) exited during startup" "${LOG_FILES[@]}"
         fi
-        if service_answers "$service"; then
+        if service_responds "$service"; then
             log "$service: ready (pid $pid) after $(elapsed_since "$start_ms")"
             return 0
         fi
         if ((SECONDS >= deadline)); then
-            fail_step "$service: timed out after ${START_TIMEOUT} s waiting for the server to answer;" \
-                "pid $pid still runs, stop it with 'scripts/services.sh stop $service'" "${LOG_FILES[@]}"
+            fail_step "$service: timed out after ${START_TIMEOUT} s waiting for the server to respond. Pid $pid still runs, so stop it with 'scripts/services.sh stop $service'" \
+                "${LOG_FILES[@]}"
         fi
         sleep 0.5
     done
 }
 
-# Wait until SERVICE answers on its port, for at most START_TIMEOUT seconds,
+# Wait until SERVICE responds on its port, for at most START_TIMEOUT seconds,
 # whether or not this script started it. Unlike wait_until_ready, a missing
 # process is not an error, because another start may not have launched it yet.
 # Usage: wait_for_port SERVICE START_MS
@@ -300,14 +334,14 @@ wait_for_port() {
     local service=$1 start_ms=$2 deadline
     set_log_files "$service"
     deadline=$((SECONDS + START_TIMEOUT))
-    until service_answers "$service"; do
+    until service_responds "$service"; do
         if ((SECONDS >= deadline)); then
-            fail_step "$service: timed out after ${START_TIMEOUT} s waiting for the server to answer" \
+            fail_step "$service: timed out after ${START_TIMEOUT} s waiting for the server to respond" \
                 "${LOG_FILES[@]}"
         fi
         sleep 0.5
     done
-    log "$service: answers after $(elapsed_since "$start_ms")"
+    log "$service: responds after $(elapsed_since "$start_ms")"
 }
 
 # Fail if another process, not started by this script, listens on PORT.
@@ -320,7 +354,7 @@ require_free_port() {
 
 # --- installation -----------------------------------------------------------
 
-# Succeed if apt-get knows an installable version of every PACKAGE.
+# Succeed if apt-cache lists an installable version of every PACKAGE.
 apt_has_candidates() {
     local package policy
     for package in "$@"; do
@@ -335,9 +369,11 @@ apt_has_candidates() {
 apt_install() {
     local log_file=$VAR_DIR/apt-get.log
     if ((EUID != 0)); then
-        fail_step "installing Debian packages $* needs root; run 'sudo apt-get install -y $*' or run this script as root"
+        fail_step "installing Debian packages $* needs root. Run 'sudo apt-get install -y $*' or run this script as root"
     fi
     export DEBIAN_FRONTEND=noninteractive
+    local start_ms
+    start_ms=$(now_ms)
     if ! apt_has_candidates "$@"; then
         log "apt-get update (package lists do not have $*)"
         apt-get update -q >>"$log_file" 2>&1 || fail_step "apt-get update failed" "$log_file"
@@ -348,6 +384,7 @@ apt_install() {
         apt-get install -y -q --no-install-recommends "$@" >>"$log_file" 2>&1 ||
             fail_step "apt-get install -y $* failed" "$log_file"
     fi
+    log "installed Debian packages $* in $(elapsed_since "$start_ms")"
 }
 
 # Set JAVA to a Java 17 or newer, installing Debian's OpenJDK 17 if no Java is
@@ -366,16 +403,16 @@ ensure_java() {
     fi
     version=$("$JAVA" -XshowSettings:properties -version 2>&1 |
         awk -F'= ' '/java.specification.version/ { print $2 }')
-    # Java 8 and older report "1.8"; Java 9 and newer report "9", "17" and so on.
+    # Java 8 and older report "1.8", and Java 9 and newer report "9", "17" and so on.
     major=${version#1.}
     major=${major%%.*}
     if [[ ! $major =~ ^[0-9]+$ ]] || ((major < 17)); then
-        fail_step "$JAVA is Java ${version:-of unknown version}; Cassandra 5.0 and this script need Java 17. Install openjdk-17-jre-headless or set JAVA_HOME to a Java 17"
+        fail_step "$JAVA is Java ${version:-of unknown version}, but Cassandra 5.0 and this script need Java 17. Install openjdk-17-jre-headless or set JAVA_HOME to a Java 17"
     fi
     if ((major > 17)); then
         # NOTE: Cassandra 5.0 supports Java 11 and 17 only. Newer versions may
         # fail at startup.
-        log "java: warning: $JAVA is Java $major; Cassandra 5.0 supports Java 17"
+        log "java: warning: $JAVA is Java $major, but Cassandra 5.0 supports Java 11 and 17 only"
     fi
 }
 
@@ -447,14 +484,14 @@ render_template() {
 # --- start ------------------------------------------------------------------
 
 # Succeed and print a message if SERVICE already runs. If its process runs but
-# does not answer yet (for example another start is in progress), wait for it.
+# does not respond yet (for example another start is in progress), wait for it.
 already_running() {
     local service=$1 pid
     pid=$(running_pid "$service") || return 1
-    if service_answers "$service"; then
+    if service_responds "$service"; then
         log "$service: already running (pid $pid)"
     else
-        log "$service: pid $pid is running but does not answer yet, waiting"
+        log "$service: pid $pid is running but does not respond yet, waiting"
         wait_until_ready "$service" "$(now_ms)"
     fi
 }
@@ -469,6 +506,8 @@ start_zookeeper() {
         @ZK_DATA_DIR@ "$ZK_DIR/data" @ZK_PORT@ "$ZK_PORT"
     local classpath
     classpath=$(IFS=:; echo "${ZK_JARS[*]}")
+    set_log_files zookeeper
+    remember_log_offsets "${LOG_FILES[@]}"
     start_ms=$(now_ms)
     log "zookeeper: starting on 127.0.0.1:$ZK_PORT, log $ZK_LOG"
     start_detached "$(pid_file zookeeper)" "$ZK_LOG" \
@@ -501,12 +540,16 @@ start_cassandra() {
     require_free_port cassandra "$CQL_PORT" LOCKSTEP_CQL_PORT
     require_free_port cassandra "$STORAGE_PORT" LOCKSTEP_STORAGE_PORT
     require_free_port cassandra "$JMX_PORT" LOCKSTEP_JMX_PORT
-    mkdir -p "$CASSANDRA_LOG_DIR" "$CASSANDRA_DIR"/{data,commitlog,saved_caches,hints,cdc_raw}
+
+    mkdir -p "$CASSANDRA_LOG_DIR" "$CASSANDRA_DIR"/{data,commitlog,saved_caches,hints,cdc_raw,triggers}
     render_template "$REPO_DIR/services/cassandra/cassandra.yaml" "$CASSANDRA_YAML" \
         @CASSANDRA_DIR@ "$CASSANDRA_DIR" @STORAGE_PORT@ "$STORAGE_PORT" @CQL_PORT@ "$CQL_PORT"
     jamm_jars=("$CASSANDRA_LIB"/jamm-*.jar)
     jamm=${jamm_jars[0]}
     mapfile -t jvm_options < <(cassandra_jvm_options)
+
+    set_log_files cassandra
+    remember_log_offsets "${LOG_FILES[@]}"
     start_ms=$(now_ms)
     log "cassandra: starting on 127.0.0.1:$CQL_PORT, log $CASSANDRA_SYSTEM_LOG"
     start_detached "$(pid_file cassandra)" "$CASSANDRA_CONSOLE_LOG" \
@@ -516,18 +559,21 @@ start_cassandra() {
         "-Dcassandra.config=file://$CASSANDRA_YAML" \
         "-Dcassandra.storagedir=$CASSANDRA_DIR" \
         "-Dcassandra.logdir=$CASSANDRA_LOG_DIR" \
+        "-Dcassandra.triggers_dir=$CASSANDRA_DIR/triggers" \
         "-Dlogback.configurationFile=file://$REPO_DIR/services/cassandra/logback.xml" \
         "-Dcassandra.jmx.local.port=$JMX_PORT" \
+        "-Dcom.sun.management.jmxremote.rmi.port=$JMX_PORT" \
         -Djava.rmi.server.hostname=127.0.0.1 \
         "-XX:HeapDumpPath=$CASSANDRA_LOG_DIR" \
         "-XX:ErrorFile=$CASSANDRA_LOG_DIR/hs_err_%p.log" \
         -cp "$CASSANDRA_LIB/*" "$CASSANDRA_MAIN_CLASS"
+
     wait_until_ready cassandra "$start_ms"
 }
 
 # --- status -----------------------------------------------------------------
 
-# Print the state of SERVICE. Succeed if it runs and answers.
+# Print the state of SERVICE. Succeed if it runs and responds.
 print_status() {
     local service=$1 pid release
     if ! pid=$(running_pid "$service" 2>/dev/null); then
@@ -542,14 +588,14 @@ print_status() {
     fi
     case $service in
         zookeeper)
-            if zookeeper_answers; then
-                log "zookeeper: running, pid $pid, 127.0.0.1:$ZK_PORT answers imok"
+            if zookeeper_responds; then
+                log "zookeeper: running, pid $pid, 127.0.0.1:$ZK_PORT returns imok for ruok"
                 return 0
             fi
-            log "zookeeper: pid $pid runs, but 127.0.0.1:$ZK_PORT does not answer ruok"
+            log "zookeeper: pid $pid runs, but 127.0.0.1:$ZK_PORT does not return imok for ruok"
             ;;
         cassandra)
-            if release=$(cassandra_answers); then
+            if release=$(cassandra_accepts_cql); then
                 log "cassandra: running, pid $pid, 127.0.0.1:$CQL_PORT accepts CQL${release:+ (release $release)}"
                 return 0
             fi
