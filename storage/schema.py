@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 
 CQL_DIR = Path(__file__).with_name("cql")
 
-# Cassandra keyspace names: a letter, then letters, digits and underscores,
-# at most 48 characters (Cassandra 5.0 SchemaConstants.NAME_LENGTH).
+# Cassandra keyspace names: a letter, then letters, digits and underscores.
+# Cassandra 5.0 rejects names longer than 48 characters.
 KEYSPACE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
 
 # The schema_migrations row that serves as the lease. Version names of the
@@ -104,7 +104,7 @@ def apply_schema(
 
     `replication` is the CQL map of the keyspace's replication, for example
     `{'class': 'NetworkTopologyStrategy', 'dc1': 3}`. It only applies when
-    the keyspace is created; an existing keyspace keeps its replication.
+    the keyspace is created, and an existing keyspace keeps its replication.
     Return the versions applied by this call, which is empty when another
     process applied them or nothing was missing.
 
@@ -134,7 +134,8 @@ def apply_schema(
         # Another process applied every file while this one waited.
         return []
     try:
-        # Read again under the lease: the previous holder may have applied some.
+        # Read again under the lease, because the previous holder may have
+        # applied some.
         missing = _missing(migrations, _applied_versions(session, keyspace))
         for migration in missing:
             _apply_migration(session, keyspace, migration, timeout)
@@ -146,16 +147,18 @@ def apply_schema(
 def _run_ddl(session: Session, cql: str, timeout: float) -> None:
     result = session.execute(SimpleStatement(cql), timeout=timeout)
     if not result.response_future.is_schema_agreed:
+        wait = session.cluster.max_schema_agreement_wait
         raise StorageError(
-            "Cassandra nodes did not agree on the schema within "
-            f"{session.cluster.max_schema_agreement_wait} s after: {cql.splitlines()[0]}"
-            " ... Check that every node is up (nodetool describecluster) and "
-            "run apply_schema again."
+            f"Cassandra nodes did not agree on the schema within {wait} s after "
+            f"{cql.splitlines()[0]!r}. Check that every node is up (nodetool "
+            "describecluster) and run apply_schema again."
         )
 
 
 def _applied_versions(session: Session, keyspace: str) -> set[str]:
-    rows = session.execute(f"SELECT version, applied_at FROM {keyspace}.schema_migrations")
+    rows = session.execute(
+        f"SELECT version, applied_at FROM {keyspace}.schema_migrations"
+    )
     # The lease row has no applied_at.
     return {row.version for row in rows if row.applied_at is not None}
 
@@ -167,9 +170,9 @@ def _missing(migrations: list[Migration], applied: set[str]) -> list[Migration]:
 def _wait_for_lease(
     session: Session, keyspace: str, owner: str, migrations: list[Migration]
 ) -> bool:
-    """Take the lease, waiting while another process holds it.
+    """Take the lease, waiting while another process has it.
 
-    Return True once this process holds it, or False when the other holder
+    Return True once this process has it, or False when the other holder
     applied every file in the meantime.
     """
     # The lease row is only ever written conditionally, because plain and
@@ -193,7 +196,9 @@ def _wait_for_lease(
                 "process is gone, its lease expires within "
                 f"{LEASE_SECONDS} s; run apply_schema again."
             )
-        logger.debug("Waiting for %s to release the schema lease of %s", holder, keyspace)
+        logger.debug(
+            "Waiting for %s to release the schema lease of %s", holder, keyspace
+        )
         time.sleep(LEASE_POLL_SECONDS)
 
 
