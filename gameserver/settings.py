@@ -69,6 +69,11 @@ LOCKSTEP_LOCK_BACKEND, LOCKSTEP_LOCK_OPTIONS = lock_settings(BASE_DIR)
 # Seconds a client is told to wait (Retry-After) after a 503.
 LOCKSTEP_RETRY_AFTER = int(env_float("LOCKSTEP_RETRY_AFTER", 1, 1, 3600))
 
+# Functions that `manage.py run_worker` calls in a loop, and the pause
+# between rounds that found nothing to do.
+LOCKSTEP_WORKER_TASKS: list[str] = []
+LOCKSTEP_WORKER_INTERVAL = env_float("LOCKSTEP_WORKER_INTERVAL", 1.0, 0.05, 60)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["players.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
