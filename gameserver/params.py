@@ -8,9 +8,13 @@ from gameserver.errors import InvalidRequest
 def int_param(
     request, name: str, default: int | None, low: int, high: int
 ) -> int | None:
-    """Return query parameter `name` as an int in [low, high], or `default` when absent."""
+    """Return query parameter `name` as an int in [low, high], or `default` when absent.
+
+    An empty value (`?limit=`) is rejected like any other value that is not a
+    number, rather than read as absent.
+    """
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         raise InvalidRequest(

@@ -9,6 +9,7 @@ JSON's \\u escapes can encode but UTF-8 cannot store).
 from __future__ import annotations
 
 import json
+import math
 
 from django.conf import settings
 from rest_framework.parsers import BaseParser
@@ -18,6 +19,13 @@ from .errors import InvalidRequest, MalformedJson, PayloadTooLarge
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:40]} is too large for a 64-bit float")
+    return value
 
 
 def find_unpaired_surrogate(value, path: str = "") -> str | None:
@@ -32,7 +40,10 @@ def find_unpaired_surrogate(value, path: str = "") -> str | None:
                 return where or "body"
         elif isinstance(item, dict):
             for key, child in item.items():
-                child_path = f"{where}.{key}" if where else str(key)
+                # The path ends up in the error message, which must itself be
+                # valid UTF-8, so a surrogate in the key is shown escaped.
+                escaped_key = key.encode("utf-8", "backslashreplace").decode("utf-8")
+                child_path = f"{where}.{escaped_key}" if where else escaped_key
                 stack.append((key, child_path))
                 stack.append((child, child_path))
         elif isinstance(item, list):
@@ -62,7 +73,9 @@ class StrictJSONParser(BaseParser):
                 {"position": exc.start},
             ) from None
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(
+                text, parse_constant=_reject_constant, parse_float=_finite_float
+            )
         except json.JSONDecodeError as exc:
             raise MalformedJson(
                 f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} "

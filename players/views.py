@@ -4,7 +4,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gameserver.errors import InvalidRequest
+from gameserver.params import body_object
 
 from .services import player_create
 
@@ -14,10 +14,9 @@ class PlayerCreateView(APIView):
     permission_classes = [AllowAny]
 
     def post(self, request):
-        if not isinstance(request.data, dict):
-            raise InvalidRequest("The request body must be a JSON object.")
+        data = body_object(request)
 
-        player, token = player_create(name=request.data.get("name"))
+        player, token = player_create(name=data.get("name"))
 
         return Response(
             {"id": player.id, "name": player.name, "token": token}, status=201
