@@ -47,8 +47,8 @@ status:
 # Starts the services only if they are not already running, and stops
 # afterwards only what it started.
 test: venv
-	@if bash scripts/services.sh status >/dev/null 2>&1; then \
-		echo "[test] ZooKeeper and Cassandra already running"; started=0; \
+	@if bash scripts/services.sh responding >/dev/null 2>&1; then \
+		echo "[test] ZooKeeper and Cassandra already answer on 127.0.0.1; using them"; started=0; \
 	else \
 		bash scripts/services.sh start || exit 1; started=1; \
 	fi; \
