@@ -11,6 +11,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make run            serve the API on 127.0.0.1:8000 (SQLite + file locks by default)"
+	@echo "make worker         run the background worker alone (turn deadlines, webhooks)"
 	@echo "make demo           play two simulated phones against SERVER=$(SERVER)"
 	@echo "make test           start ZooKeeper and Cassandra if needed, run the whole suite"
 	@echo "make test-fast      run the suite on SQLite + file locks only, no services"
@@ -31,6 +32,9 @@ run: venv
 	@if [ "$${LOCKSTEP_STORAGE:-sqlite}" = "cassandra" ]; then $(PY) manage.py apply_schema; fi
 	$(PY) manage.py check
 	exec $(PY) -m gunicorn -c gameserver/gunicorn_conf.py
+
+worker: venv
+	exec $(PY) manage.py run_worker
 
 demo: venv
 	$(PY) -m ios_client_stub demo --server $(SERVER)

@@ -28,26 +28,43 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def find_unpaired_surrogate(value, path: str = "") -> str | None:
-    """Return the path of the first string holding an unpaired surrogate, or None."""
-    stack = [(value, path)]
+# Deeper values are rejected: nothing in the API needs them, and encoding
+# them again for storage would exhaust Python's recursion limit.
+MAX_DEPTH = 64
+
+
+def check_value(value, path: str = "") -> InvalidRequest | None:
+    """Return an error for nesting deeper than MAX_DEPTH or an unpaired surrogate."""
+    stack = [(value, path, 1)]
     while stack:
-        item, where = stack.pop()
+        item, where, depth = stack.pop()
+        if depth > MAX_DEPTH and isinstance(item, dict | list):
+            return InvalidRequest(
+                f"Field {where or 'body'} is nested deeper than {MAX_DEPTH} levels.",
+                {"field": where or "body", "limit": MAX_DEPTH},
+            )
         if isinstance(item, str):
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                return where or "body"
+                field = where or "body"
+                return InvalidRequest(
+                    f"Field {field} contains an unpaired surrogate, which is not "
+                    "valid Unicode.",
+                    {"field": field},
+                )
         elif isinstance(item, dict):
             for key, child in item.items():
                 # The path ends up in the error message, which must itself be
                 # valid UTF-8, so a surrogate in the key is shown escaped.
                 escaped_key = key.encode("utf-8", "backslashreplace").decode("utf-8")
                 child_path = f"{where}.{escaped_key}" if where else escaped_key
-                stack.append((key, child_path))
-                stack.append((child, child_path))
+                stack.append((key, child_path, depth + 1))
+                stack.append((child, child_path, depth + 1))
         elif isinstance(item, list):
-            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+            stack.extend(
+                (child, f"{where}[{i}]", depth + 1) for i, child in enumerate(item)
+            )
     return None
 
 
@@ -63,6 +80,7 @@ class StrictJSONParser(BaseParser):
             raise PayloadTooLarge(
                 f"The request body is larger than {limit} bytes.", {"limit": limit}
             )
+        self._check_length(raw, parser_context)
         if not raw.strip():
             return {}
         try:
@@ -82,13 +100,32 @@ class StrictJSONParser(BaseParser):
                 f"column {exc.colno}.",
                 {"line": exc.lineno, "column": exc.colno},
             ) from None
-        except (ValueError, RecursionError) as exc:
-            raise MalformedJson(f"The request body is not valid JSON: {exc}.") from None
-        bad_path = find_unpaired_surrogate(data)
-        if bad_path is not None:
+        except RecursionError:
             raise InvalidRequest(
-                f"Field {bad_path} contains an unpaired surrogate, which is not valid "
-                "Unicode.",
-                {"field": bad_path},
-            )
+                f"Field body is nested deeper than {MAX_DEPTH} levels.",
+                {"field": "body", "limit": MAX_DEPTH},
+            ) from None
+        except ValueError as exc:
+            raise MalformedJson(_value_error_message(exc)) from None
+        error = check_value(data)
+        if error is not None:
+            raise error
         return data
+
+    @staticmethod
+    def _check_length(raw: bytes, parser_context) -> None:
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if declared and declared.isdigit() and len(raw) < int(declared):
+            raise MalformedJson(
+                f"The request body ended after {len(raw)} of the {declared} bytes "
+                "that Content-Length announced.",
+                {"received": len(raw), "declared": int(declared)},
+            )
+
+
+def _value_error_message(exc: ValueError) -> str:
+    text = str(exc)
+    if "digits" in text and "int" in text:
+        return "The request body has a number with too many digits."
+    return f"The request body is not valid JSON: {text}."

@@ -488,7 +488,14 @@ render_template() {
 # does not respond yet (for example another start is in progress), wait for it.
 already_running() {
     local service=$1 pid
-    pid=$(running_pid "$service") || return 1
+    if ! pid=$(running_pid "$service" 2>/dev/null); then
+        # A server started from another checkout or by hand is used as is.
+        if service_responds "$service"; then
+            log "$service: already answering on 127.0.0.1 (started outside this checkout); using it"
+            return 0
+        fi
+        return 1
+    fi
     if service_responds "$service"; then
         log "$service: already running (pid $pid)"
     else
@@ -578,7 +585,10 @@ start_cassandra() {
 print_status() {
     local service=$1 pid release
     if ! pid=$(running_pid "$service" 2>/dev/null); then
-        if [[ $service == zookeeper ]] && port_open "$ZK_PORT"; then
+        if service_responds "$service"; then
+            log "$service: answering on 127.0.0.1, started outside this checkout"
+            return 0
+        elif [[ $service == zookeeper ]] && port_open "$ZK_PORT"; then
             log "zookeeper: not started by this script, but port $ZK_PORT on 127.0.0.1 is in use"
         elif [[ $service == cassandra ]] && port_open "$CQL_PORT"; then
             log "cassandra: not started by this script, but port $CQL_PORT on 127.0.0.1 is in use"
@@ -645,10 +655,10 @@ main() {
             ensure_java
             # Install and download everything first, so a missing package
             # fails before any server starts.
-            if [[ -z $service || $service == zookeeper ]]; then
+            if [[ -z $service || $service == zookeeper ]] && ! service_responds zookeeper; then
                 ensure_zookeeper_installed
             fi
-            if [[ -z $service || $service == cassandra ]]; then
+            if [[ -z $service || $service == cassandra ]] && ! service_responds cassandra; then
                 ensure_cassandra_jars
             fi
             for service in "${services[@]}"; do

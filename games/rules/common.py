@@ -21,7 +21,9 @@ def check_option_keys(options: JSON, known: frozenset[str]) -> None:
         if key not in known:
             allowed = ", ".join(f'"{name}"' for name in sorted(known)) or "none"
             raise InvalidOptions(
-                key, f'Unknown option "{key}". Options allowed here: {allowed}.'
+                key,
+                f'Unknown option "{key}". This ruleset\'s own options: {allowed}; '
+                "every ruleset also takes turn_seconds, on_timeout and max_missed.",
             )
 
 

@@ -108,7 +108,7 @@ BROKEN_BODIES = [
         400,
         "malformed_json",
     ),
-    ("nested-32000", b'{"move": ' + nested(32000) + b"}", 400, "malformed_json"),
+    ("nested-32000", b'{"move": ' + nested(32000) + b"}", 400, "invalid_request"),
     ("array", b'[{"text": "x"}]', 400, "invalid_request"),
     ("empty-array", b"[]", 400, "invalid_request"),
     ("string", b'"hello"', 400, "invalid_request"),
@@ -429,9 +429,9 @@ def test_lockstep_move_numbers_round_trip(api, scene, raw):
     assert turns.json()["turns"][0]["moves"][scene["second"]["id"]] == json.loads(raw)
 
 
-@pytest.mark.parametrize("depth", [100, 500])
-def test_deep_but_parsable_move_round_trips(api, scene, depth):
-    body = b'{"move": ' + nested(depth) + b"}"
+def test_move_nested_to_the_limit_round_trips(api, scene):
+    # The move is one level below the body, so 63 levels of arrays reach 64.
+    body = b'{"move": ' + nested(63) + b"}"
 
     response = send_raw(
         api, "PUT", move_path(scene["game"], 2), scene["second"]["token"], body
@@ -441,8 +441,22 @@ def test_deep_but_parsable_move_round_trips(api, scene, depth):
     turns = api.get(f"{GAMES}/{scene['game']}/turns?after=1", scene["first"]["token"])
     assert turns.status_code == 200
     assert turns.json()["turns"][0]["moves"][scene["second"]["id"]] == json.loads(
-        nested(depth)
+        nested(63)
     )
+
+
+@pytest.mark.parametrize("depth", [64, 500, 965])
+def test_move_nested_too_deep_is_400(api, scene, depth):
+    before = world(api, scene)
+    body = b'{"move": ' + nested(depth) + b"}"
+
+    response = send_raw(
+        api, "PUT", move_path(scene["game"], 2), scene["second"]["token"], body
+    )
+
+    details = expect_error(response, 400, "invalid_request")
+    assert details["limit"] == 64
+    assert world(api, scene) == before
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,8 @@ def test_options_reject_unknown_key():
         CYCLES.check_options({"size": 16})
     assert caught.value.field == "size"
     assert caught.value.message == (
-        'Unknown option "size". Options allowed here: "height", "width".'
+        'Unknown option "size". This ruleset\'s own options: "height", "width"; '
+        "every ruleset also takes turn_seconds, on_timeout and max_missed."
     )
 
 

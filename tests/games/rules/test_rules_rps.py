@@ -65,7 +65,8 @@ def test_options_reject_unknown_key():
         RPS.check_options({"rounds": 3, "best_of": 3})
     assert caught.value.field == "best_of"
     assert caught.value.message == (
-        'Unknown option "best_of". Options allowed here: "rounds".'
+        'Unknown option "best_of". This ruleset\'s own options: "rounds"; '
+        "every ruleset also takes turn_seconds, on_timeout and max_missed."
     )
 
 
