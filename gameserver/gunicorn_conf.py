@@ -17,7 +17,18 @@ documentation asks.
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
+
+
+def _whole_number(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        sys.exit(
+            f"{name}={raw!r} is not valid; set it to a whole number from {low} to {high}."
+        )
+    return int(raw)
+
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _own_metrics_dir = None
@@ -27,14 +38,17 @@ else:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
 
 bind = os.environ.get("LOCKSTEP_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("LOCKSTEP_WORKERS", max(2, multiprocessing.cpu_count())))
+workers = _whole_number("LOCKSTEP_WORKERS", max(2, multiprocessing.cpu_count()), 1, 256)
 worker_class = "gthread"
 # The same default as LOCKSTEP_THREADS in settings.py.
-threads = int(os.environ.get("LOCKSTEP_THREADS", "32"))
+threads = _whole_number("LOCKSTEP_THREADS", 32, 1, 1024)
 # A gthread worker reports to the arbiter from its main loop, not from the
 # request threads, so a request held for up to 30 s by ?wait does not count
 # against this. Lock and storage waits are bounded well below it.
-timeout = int(os.environ.get("LOCKSTEP_WORKER_TIMEOUT", "30"))
+timeout = _whole_number("LOCKSTEP_WORKER_TIMEOUT", 30, 5, 3600)
+# gunicorn's control socket defaults to one path per user, shared by every
+# gunicorn on the host; Lockstep does not use it.
+control_socket_disable = True
 graceful_timeout = 10
 keepalive = 5
 accesslog = None
