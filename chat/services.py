@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
+from games.deadlines import settle_overdue
 from games.gamestore import (
     commit_game,
     game_lock,
@@ -13,9 +16,12 @@ from games.gamestore import (
     require_seat,
     set_last_chat,
 )
+from games.outbox import record_event
+from games.waiting import wait_for_change
 from gameserver import clock
 from gameserver.errors import InvalidRequest, TextTooLong
-from storage import ChatLine, get_storage
+from gameserver.params import json_type
+from storage import ChatLine, GameRecord, get_storage
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +34,7 @@ def check_text(text) -> str:
         raise InvalidRequest("Field text is required.", {"field": "text"})
     if not isinstance(text, str):
         raise InvalidRequest(
-            f"Field text must be a string, got {type(text).__name__}.",
+            f"Field text must be a string, got {json_type(text)}.",
             {"field": "text"},
         )
     if not text:
@@ -40,6 +46,12 @@ def check_text(text) -> str:
             "Field text contains an unpaired surrogate, which is not valid Unicode.",
             {"field": "text"},
         ) from None
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+        raise InvalidRequest(
+            "Field text must not contain control characters other than newline "
+            "and tab.",
+            {"field": "text"},
+        )
     if len(text) > TEXT_MAX_CHARS:
         raise TextTooLong(
             f"Field text is {len(text)} characters; the limit is {TEXT_MAX_CHARS}.",
@@ -53,7 +65,7 @@ def check_client_id(client_id) -> str | None:
         return None
     if not isinstance(client_id, str):
         raise InvalidRequest(
-            f"Field client_id must be a string, got {type(client_id).__name__}.",
+            f"Field client_id must be a string, got {json_type(client_id)}.",
             {"field": "client_id"},
         )
     if not 1 <= len(client_id) <= CLIENT_ID_MAX_CHARS:
@@ -81,6 +93,7 @@ def chat_post(
     with game_lock(game_id) as lock:
         game = load_game(game_id)
         require_seat(game, player_id)
+        settle_overdue(lock, game)
         if client_id is not None:
             earlier = _earlier_post(game, player_id, client_id)
             if earlier is not None:
@@ -96,6 +109,12 @@ def chat_post(
         )
         set_last_chat(game, line)
         game.chat_seq = line.seq
+        record_event(
+            game,
+            "chat_posted",
+            notify=[pid for pid in game.player_ids() if pid != player_id],
+            data={"seq": line.seq, "player": player_id, "text": text},
+        )
         commit_game(lock, game)
 
     logger.debug("Chat line %s posted in game %s", line.seq, game.id)
@@ -135,6 +154,20 @@ def _with_newest_line(game, lines, first, last, limit, newest_first):
     return lines
 
 
+@dataclass
+class ChatPage:
+    """A page of committed chat lines, ascending, and the game it was read from.
+
+    `lines` is None when the client's ETag was current, so no lines were
+    read. `chat_seq` is the seq of the game's latest line.
+    """
+
+    lines: list[ChatLine] | None
+    next_after: int
+    chat_seq: int
+    game: GameRecord
+
+
 def chat_list(
     *,
     player_id: str,
@@ -149,15 +182,50 @@ def chat_list(
     When `unchanged(chat_seq)` returns True (the client's ETag is current)
     no lines are read and the page is None.
     """
+    page = chat_page(
+        player_id=player_id,
+        game_id=game_id,
+        after=after,
+        before=before,
+        limit=limit,
+        unchanged=unchanged,
+    )
+    return page.lines, page.next_after, page.chat_seq
+
+
+def chat_page(
+    *,
+    player_id: str,
+    game_id: str,
+    after: int | None,
+    before: int | None,
+    limit: int,
+    unchanged: Callable[[int], bool] | None = None,
+    wait: float = 0.0,
+) -> ChatPage:
+    """Return a page of committed lines, as `chat_list` describes.
+
+    With `wait` seconds the request is held while the client has seen
+    everything: no line after `after`, or, without `after`, an ETag that
+    `unchanged` finds current. The page is returned as soon as that changes
+    or `wait` passes, so it may be empty, or None, as usual.
+    """
     if after is not None and before is not None:
         raise InvalidRequest(
             "Use either after or before, not both.", {"field": "before"}
         )
     game = load_game(game_id)
     require_seat(game, player_id)
+    if wait > 0:
+        game = wait_for_change(
+            game,
+            partial(_nothing_new, after=after, unchanged=unchanged),
+            wait,
+            load_game,
+        )
     committed = game.chat_seq
     if unchanged is not None and unchanged(committed):
-        return None, 0, committed
+        return ChatPage(None, 0, committed, game)
     storage = get_storage()
 
     if after is not None:
@@ -179,4 +247,12 @@ def chat_list(
         next_after = after
     else:
         next_after = max(last, 0)
-    return lines, next_after, committed
+    return ChatPage(lines, next_after, committed, game)
+
+
+def _nothing_new(
+    game: GameRecord, *, after: int | None, unchanged: Callable[[int], bool] | None
+) -> bool:
+    if after is not None:
+        return game.chat_seq <= after
+    return unchanged is not None and unchanged(game.chat_seq)

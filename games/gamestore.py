@@ -12,14 +12,25 @@ because readers bound every range by the committed games row.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from gameserver import clock
+from gameserver import clock, metrics
 from gameserver.errors import Conflict, NotAMember, NotFound
-from locking import Lock
+from locking import Lock, LockLost, LockTimeout
 from locking.base import Lock as LockBase
-from storage import ChatLine, GameRecord, StorageUnavailable, TurnRecord, get_storage
+from storage import (
+    ChatLine,
+    GameRecord,
+    StorageUnavailable,
+    TurnRecord,
+    WriteConflict,
+    get_storage,
+)
+
+from . import waiting
+from .outbox import stage_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +43,23 @@ def lock_name(game_id: str) -> str:
 def game_lock(game_id: str) -> Iterator[LockBase]:
     """Hold the game's lock for the block; LockTimeout becomes 503 upstream."""
     lock = Lock(lock_name(game_id))
-    with lock:
+    started = time.perf_counter()
+    try:
+        acquired = lock.acquire(lock.default_timeout)
+    finally:
+        metrics.LOCK_WAIT.observe(time.perf_counter() - started)
+    if not acquired:
+        metrics.LOCK_TIMEOUTS.inc()
+        logger.warning(
+            "Timed out after %s s waiting for the lock of game %s",
+            lock.default_timeout,
+            game_id,
+        )
+        raise LockTimeout(lock.path, lock.default_timeout)
+    try:
         yield lock
+    finally:
+        lock.release()
 
 
 def load_game(game_id: str) -> GameRecord:
@@ -99,15 +125,29 @@ def commit_game(lock: LockBase, game: GameRecord) -> None:
     games row and the next writer writes their rows.
     """
     expected = game.version
-    lock.check_held()
+    try:
+        lock.check_held()
+    except LockLost:
+        _count_fencing_rejection(game, expected, "lock_lost")
+        raise
+    storage = get_storage()
     game.version = expected + 1
     game.updated_at = clock.now()
     try:
-        get_storage().update_game(game, expected)
+        stage_outbox(game, storage)
+        storage.update_game(game, expected)
+    except WriteConflict:
+        game.version = expected
+        _count_fencing_rejection(game, expected, "version_conflict")
+        raise
     except Exception:
         game.version = expected
         raise
     logger.debug("Committed game %s at version %s", game.id, game.version)
+    waiting.note_commit(game.id, game.version)
+    hooks, game.after_commit = game.after_commit, []
+    for hook in hooks:
+        hook()
 
     rows, game.unflushed = game.unflushed, []
     try:
@@ -121,3 +161,13 @@ def commit_game(lock: LockBase, game: GameRecord) -> None:
             game.version,
             exc,
         )
+
+
+def _count_fencing_rejection(game: GameRecord, expected: int, reason: str) -> None:
+    metrics.FENCING_REJECTIONS.labels(reason=reason).inc()
+    logger.warning(
+        "Abandoned the commit of game %s at version %s (%s); nothing was written",
+        game.id,
+        expected + 1,
+        reason,
+    )

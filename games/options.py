@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gameserver.errors import InvalidRequest
+from gameserver.params import json_type
 
 from .rules import InvalidOptions, Ruleset
 from .rules.base import COMMON_OPTIONS
@@ -71,7 +72,7 @@ def check_options(rules: Ruleset, seats, options) -> tuple[int, dict]:
         options = {}
     if not isinstance(options, dict):
         raise InvalidRequest(
-            f"Field options must be an object, got {type(options).__name__}.",
+            f"Field options must be an object, got {json_type(options)}.",
             {"field": "options"},
         )
     try:

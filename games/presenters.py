@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from gameserver.clock import rfc3339
 from storage import GameRecord, TurnRecord
 
-from .services import move_needed, pending_move, rules_for
+from .deadlines import deadline_of
+from .listing import invited_ids
+from .lobby import REMATCH_KEY
+from .services import MOVE_NOT_KNOWN, move_needed, pending_move, rules_for
 
 
 def players_view(game: GameRecord) -> list[dict]:
@@ -21,8 +26,16 @@ def players_view(game: GameRecord) -> list[dict]:
     ]
 
 
-def game_view(game: GameRecord, viewer_id: str) -> dict:
-    """Return the game view for `viewer_id`; other players' sealed moves never appear."""
+def game_view(
+    game: GameRecord, viewer_id: str, own_move: object = MOVE_NOT_KNOWN
+) -> dict:
+    """Return the game view for `viewer_id`; other players' sealed moves never appear.
+
+    `own_move` is the viewer's pending move when the caller knows it, which
+    saves reading it from storage.
+    """
+    if own_move is MOVE_NOT_KNOWN:
+        own_move = pending_move(game, viewer_id)
     state = None
     if game.state is not None:
         state = rules_for(game).view(game.state, viewer_id)
@@ -36,14 +49,23 @@ def game_view(game: GameRecord, viewer_id: str) -> dict:
         "players": players_view(game),
         "turn": game.turn,
         "submitted": submitted,
-        "your_move": pending_move(game, viewer_id),
+        "your_move": own_move,
         "state": state,
         "chat_seq": game.chat_seq,
         "outcome": game.outcome,
+        "deadline": _deadline_text(game),
+        "invited": viewer_id in invited_ids(game),
+        "invited_players": invited_ids(game),
+        "rematch_id": game.extra.get(REMATCH_KEY),
         "version": game.version,
         "created_at": rfc3339(game.created_at),
         "updated_at": rfc3339(game.updated_at),
     }
+
+
+def _deadline_text(game: GameRecord) -> str | None:
+    deadline = deadline_of(game)
+    return None if deadline is None else rfc3339(deadline)
 
 
 def game_summary(game: GameRecord, viewer_id: str) -> dict:
@@ -55,6 +77,8 @@ def game_summary(game: GameRecord, viewer_id: str) -> dict:
         "turn": game.turn,
         "players": players_view(game),
         "your_move_needed": move_needed(game, viewer_id),
+        "invited": viewer_id in invited_ids(game),
+        "deadline": _deadline_text(game),
         "version": game.version,
         "created_at": rfc3339(game.created_at),
         "updated_at": rfc3339(game.updated_at),
@@ -70,6 +94,31 @@ def turn_view(turn: TurnRecord) -> dict:
         "cause": turn.cause,
         "resolved_at": rfc3339(turn.resolved_at),
     }
+
+
+# Seconds suggested in X-Poll-Interval for the next poll of a game or its chat.
+# A rival's move is awaited soon: the game changed within the last minute or
+# the turn's deadline falls within the next one.
+POLL_SOON = 1
+# Rivals are quiet, or seats are still open.
+POLL_QUIET = 5
+# The game waits on the caller's own move, or has finished.
+POLL_LONG = 30
+RECENT = timedelta(seconds=60)
+
+
+def poll_interval(game: GameRecord, viewer_id: str, now: datetime) -> int:
+    """Return the seconds a client should wait before it polls the game again."""
+    if game.status == "finished" or move_needed(game, viewer_id):
+        return POLL_LONG
+    if game.status != "active":
+        return POLL_QUIET
+    deadline = deadline_of(game)
+    if now - game.updated_at < RECENT or (
+        deadline is not None and deadline - now < RECENT
+    ):
+        return POLL_SOON
+    return POLL_QUIET
 
 
 def etag_for(value: int) -> str:

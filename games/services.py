@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 
-from gameserver import clock
+from gameserver import clock, metrics
 from gameserver.errors import InvalidMoveError, InvalidRequest
 from storage import GameRecord, MoveRecord, StorageUnavailable, TurnRecord, get_storage
 
+from .deadlines import clear_deadline, open_turn_deadline, settle_overdue
 from .gamestore import (
     commit_game,
     conflict,
@@ -24,17 +28,38 @@ from .gamestore import (
     require_seat,
     set_last_turn,
 )
+from .listing import (
+    INVITED_KEY,
+    check_invite,
+    free_public_seats,
+    invited_ids,
+    list_publicly,
+    unlist,
+)
 from .options import check_options, ruleset_options
+from .outbox import record_event, stage_outbox
 from .rules import InvalidMove, Resolution, get_ruleset
+from .waiting import wait_for_change
 
 logger = logging.getLogger(__name__)
 
 
+# MoveResult.own_move when the caller's pending move is not known.
+MOVE_NOT_KNOWN = object()
+
+
 @dataclass
 class MoveResult:
+    """What a move submission did; `own_move` saves the view a read of the move.
+
+    `own_move` is the caller's pending move for the game's current turn, or
+    MOVE_NOT_KNOWN when this request did not learn it.
+    """
+
     turn: int
     resolved: bool
     game: GameRecord
+    own_move: object = MOVE_NOT_KNOWN
 
 
 def canonical_json(value) -> str:
@@ -53,10 +78,8 @@ def rules_for(game: GameRecord):
 # -- create and join -----------------------------------------------------
 
 
-def game_create(
-    *, player_id: str, player_name: str, ruleset, seats, options
-) -> GameRecord:
-    """Create a waiting game with the caller in seat 0."""
+def check_ruleset(ruleset):
+    """Return the ruleset named by the request's `ruleset`, or raise InvalidRequest."""
     if not isinstance(ruleset, str):
         raise InvalidRequest(
             "Field ruleset is required and must be a string.", {"field": "ruleset"}
@@ -64,11 +87,31 @@ def game_create(
     rules = get_ruleset(ruleset)
     if rules is None:
         raise InvalidRequest(f"Unknown ruleset {ruleset!r}.", {"field": "ruleset"})
+    return rules
+
+
+def game_create(
+    *,
+    player_id: str,
+    player_name: str,
+    ruleset,
+    seats,
+    options,
+    invite=None,
+    game_id: str | None = None,
+) -> GameRecord:
+    """Create a waiting game with the caller in seat 0 and seats reserved for `invite`.
+
+    `game_id` is for callers that derive the id (a rematch); by default it
+    is random. Raise WriteConflict when a game with that id exists.
+    """
+    rules = check_ruleset(ruleset)
     seats, full_options = check_options(rules, seats, options)
+    invited = check_invite(invite, creator_id=player_id, seats=seats)
 
     now = clock.now()
     game = GameRecord(
-        id=str(uuid.uuid4()),
+        id=game_id or str(uuid.uuid4()),
         ruleset=ruleset,
         seats=seats,
         options=full_options,
@@ -84,30 +127,61 @@ def game_create(
         created_at=now,
         updated_at=now,
     )
+    if invited:
+        game.extra[INVITED_KEY] = invited
+        record_event(
+            game,
+            "invited",
+            notify=invited,
+            data={"by": player_id, "ruleset": ruleset, "seats": seats},
+        )
 
     # The index rows go first: if the insert fails they name a game that
-    # does not exist, which readers skip.
+    # does not exist, which readers skip. Invited players find the game in
+    # their own list.
     storage = get_storage()
-    storage.add_player_game(player_id, game.id)
-    storage.add_open_game(ruleset, game.id)
+    for member_id in [player_id, *invited]:
+        storage.add_player_game(member_id, game.id)
+    if free_public_seats(game) > 0:
+        list_publicly(game)
+    # The insert is this game's commit, so its events are staged as
+    # commit_game stages them.
+    stage_outbox(game, storage)
     storage.insert_game(game)
     logger.info(
-        "Game %s created (%s, %s seats) by %s", game.id, ruleset, seats, player_id
+        "Game %s created (%s, %s seats, %s invited) by %s",
+        game.id,
+        ruleset,
+        seats,
+        len(invited),
+        player_id,
     )
     return game
 
 
 def game_join(*, player_id: str, player_name: str, game_id: str) -> GameRecord:
-    """Seat the caller; the game starts when the last seat is taken."""
+    """Seat the caller in a reserved or public seat; the last seat starts the game."""
     # Seats are counted and taken under the lock, so two joiners cannot
     # take the same seat or overfill the game.
     with game_lock(game_id) as lock:
         game = load_game(game_id)
+        settle_overdue(lock, game)
         if game.seat_of(player_id) is not None:
             return game
+        invited = invited_ids(game)
         if game.status != "waiting" or len(game.players) >= game.seats:
             raise conflict(game, "game_full", f"Game {game.id} has no free seat.")
+        if player_id not in invited and free_public_seats(game) <= 0:
+            raise conflict(
+                game,
+                "game_full",
+                f"Game {game.id} has no free seat: the seats left are reserved "
+                "for invited players.",
+            )
 
+        if player_id in invited:
+            invited.remove(player_id)
+            game.extra[INVITED_KEY] = invited
         game.players.append(_seat(player_id, player_name, len(game.players)))
         get_storage().add_player_game(player_id, game.id)
         started = len(game.players) == game.seats
@@ -115,8 +189,9 @@ def game_join(*, player_id: str, player_name: str, game_id: str) -> GameRecord:
             _start(game)
         commit_game(lock, game)
 
+    if free_public_seats(game) <= 0:
+        unlist(game)
     if started:
-        get_storage().remove_open_game(game.ruleset, game.id)
         logger.info("Game %s started with %s players", game.id, game.seats)
     return game
 
@@ -136,6 +211,15 @@ def _start(game: GameRecord) -> None:
     game.status = "active"
     game.turn = 1
     game.state = rules.initial_state(ruleset_options(game.options), game.player_ids())
+    game.extra.pop(INVITED_KEY, None)
+    open_turn_deadline(game)
+    # The last player seated started the game and learns it from the response.
+    record_event(
+        game,
+        "game_started",
+        notify=game.player_ids()[:-1],
+        data={"ruleset": game.ruleset, "turn": 1, "players": game.player_ids()},
+    )
 
 
 # -- moves and resolution ------------------------------------------------
@@ -148,6 +232,8 @@ def turn_submit_move(*, player_id: str, game_id: str, turn: int, move) -> MoveRe
     with game_lock(game_id) as lock:
         game = load_game(game_id)
         seat = require_seat(game, player_id)
+        # A move that arrives after the deadline finds the turn closed.
+        settle_overdue(lock, game)
 
         if 1 <= turn <= game.resolved_turns:
             return _retry_of_resolved_turn(game, player_id, turn, move)
@@ -179,26 +265,26 @@ def turn_submit_move(*, player_id: str, game_id: str, turn: int, move) -> MoveRe
 
         storage = get_storage()
         if _same_as_pending(storage, game, player_id, move):
-            return MoveResult(turn=turn, resolved=False, game=game)
+            return MoveResult(turn=turn, resolved=False, game=game, own_move=move)
 
-        write_id = uuid.uuid4().hex
-        storage.put_move(
-            MoveRecord(
-                game_id=game.id,
-                turn=turn,
-                player_id=player_id,
-                write_id=write_id,
-                move=move,
-                submitted_at=clock.now(),
-            )
+        record = MoveRecord(
+            game_id=game.id,
+            turn=turn,
+            player_id=player_id,
+            write_id=uuid.uuid4().hex,
+            move=move,
+            submitted_at=clock.now(),
         )
-        game.pending[player_id] = write_id
+        storage.put_move(record)
+        game.pending[player_id] = record.write_id
         resolved = all(pid in game.pending for pid in game.active_player_ids())
         if resolved:
-            resolve_turn(game, cause="all_in")
+            resolve_turn(game, cause="all_in", written={player_id: record})
         commit_game(lock, game)
 
-    return MoveResult(turn=turn, resolved=resolved, game=game)
+    # A resolved turn leaves no pending move, so the caller's is None then.
+    own_move = None if resolved else move
+    return MoveResult(turn=turn, resolved=resolved, game=game, own_move=own_move)
 
 
 def _retry_of_resolved_turn(
@@ -239,17 +325,27 @@ def pending_move(game: GameRecord, player_id: str):
 
 
 def resolve_turn(
-    game: GameRecord, *, cause: str, timed_out: list[str] | None = None
+    game: GameRecord,
+    *,
+    cause: str,
+    timed_out: list[str] | None = None,
+    written: dict[str, MoveRecord] | None = None,
 ) -> None:
     """Resolve the current turn into `game`; the caller holds the lock and commits.
 
-    This is the only place a turn resolves. Players in `timed_out` get None
-    as their move. The resolved turn travels in the commit as `last_turn`.
+    This is the only place a turn resolves. Active players without a move
+    get None as their move and are added to `timed_out`, which may also name
+    players already put out for missing it. A player's `missed` count grows
+    by one for a timed-out turn and goes back to 0 for a move. The resolved
+    turn travels in the commit as `last_turn`. `written` holds move rows
+    that the caller wrote in this request, by player, so they are not read
+    back.
     """
     storage = get_storage()
     rules = rules_for(game)
     timed_out = list(timed_out or [])
     moves = {}
+    first_move_at = None
     for pid in game.active_player_ids():
         write_id = game.pending.get(pid)
         if write_id is None:
@@ -257,12 +353,23 @@ def resolve_turn(
             if pid not in timed_out:
                 timed_out.append(pid)
             continue
-        row = storage.get_move(game.id, game.turn, pid, write_id)
+        row = (written or {}).get(pid)
+        if row is None or row.write_id != write_id:
+            row = storage.get_move(game.id, game.turn, pid, write_id)
         if row is None:
             raise StorageUnavailable(
                 f"Move of player {pid} for game {game.id} turn {game.turn} is missing."
             )
         moves[pid] = row.move
+        if first_move_at is None or row.submitted_at < first_move_at:
+            first_move_at = row.submitted_at
+
+    for pid in moves:
+        if pid not in timed_out:
+            game.seat_of(pid)["missed"] = 0
+    for pid in timed_out:
+        seat = game.seat_of(pid)
+        seat["missed"] = seat.get("missed", 0) + 1
 
     resolution = rules.resolve(game.state, moves, turn=game.turn)
     set_last_turn(
@@ -286,12 +393,39 @@ def resolve_turn(
         seat = game.seat_of(pid)
         if seat is not None and seat["status"] == "active":
             seat["status"] = "out"
-    if resolution.outcome is None and not game.active_player_ids():
-        resolution = rules.decide_after_leave(game.state, []) or resolution
-    if resolution.outcome is not None:
+    active = game.active_player_ids()
+    if resolution.outcome is None and len(active) < 2:
+        # The last rival crashed or was put out for missed turns.
+        resolution = rules.decide_after_leave(game.state, active) or resolution
+    finished = resolution.outcome is not None
+    record_event(
+        game,
+        "turn_resolved",
+        notify=game.active_player_ids(),
+        data={
+            "turn": game.turn,
+            "cause": cause,
+            "timed_out": timed_out,
+            "next_turn": None if finished else game.turn + 1,
+        },
+    )
+    game.after_commit.append(
+        partial(_count_resolution, cause, len(timed_out), first_move_at)
+    )
+    if finished:
         _finish(game, resolution)
     else:
         game.turn += 1
+        open_turn_deadline(game)
+
+
+def _count_resolution(cause: str, missed: int, first_move_at: datetime | None) -> None:
+    metrics.TURNS_RESOLVED.labels(cause=cause).inc()
+    if missed:
+        metrics.MISSED_TURNS.inc(missed)
+    if first_move_at is not None:
+        elapsed = (clock.now() - first_move_at).total_seconds()
+        metrics.TURN_DURATION.observe(max(0.0, elapsed))
 
 
 def _finish(game: GameRecord, resolution: Resolution) -> None:
@@ -304,6 +438,13 @@ def _finish(game: GameRecord, resolution: Resolution) -> None:
         else:
             outcome[player["id"]] = resolution.outcome.get(player["id"], "lost")
     game.outcome = outcome
+    clear_deadline(game)
+    record_event(
+        game,
+        "game_finished",
+        notify=game.player_ids(),
+        data={"turn": game.turn, "outcome": outcome},
+    )
     logger.info("Game %s finished at turn %s", game.id, game.turn)
 
 
@@ -315,6 +456,7 @@ def game_resign(*, player_id: str, game_id: str) -> GameRecord:
     with game_lock(game_id) as lock:
         game = load_game(game_id)
         seat = require_seat(game, player_id)
+        settle_overdue(lock, game)
         if game.status != "active":
             raise conflict(game, "game_not_active", f"Game {game.id} is {game.status}.")
         if seat["status"] != "active":
@@ -342,19 +484,38 @@ def game_resign(*, player_id: str, game_id: str) -> GameRecord:
 # -- reads ---------------------------------------------------------------
 
 
-def game_get(*, game_id: str) -> GameRecord:
-    return load_game(game_id)
+def game_get(
+    *,
+    game_id: str,
+    wait: float = 0.0,
+    unchanged: Callable[[GameRecord], bool] | None = None,
+) -> GameRecord:
+    """Return the committed game.
+
+    With `wait` seconds, while `unchanged(game)` is True (the client's ETag
+    is current), the request is held until the game changes or `wait`
+    passes. The game is returned either way.
+    """
+    game = load_game(game_id)
+    if wait > 0 and unchanged is not None:
+        game = wait_for_change(game, unchanged, wait, load_game)
+    return game
 
 
 def game_list(*, player_id: str) -> list[GameRecord]:
-    """Return the caller's games: awaiting the caller's move, other active, waiting, finished."""
+    """Return the caller's games: awaiting the caller's move, other active, waiting, finished.
+
+    Games that invite the caller count as waiting ones.
+    """
     storage = get_storage()
     games = []
     # NOTE: one read per game in the player's index; a player with
     # thousands of games would want a paged list, which the API lacks.
     for game_id in storage.list_player_game_ids(player_id):
         game = storage.get_game(game_id)
-        if game is not None and game.seat_of(player_id) is not None:
+        if game is None:
+            continue
+        if game.seat_of(player_id) is not None or player_id in invited_ids(game):
             games.append(game)
 
     def group(game: GameRecord) -> int:
@@ -371,7 +532,7 @@ OPEN_LIST_LIMIT = 100
 
 
 def game_list_open(*, player_id: str) -> list[GameRecord]:
-    """Return waiting games with a free seat that the caller is not in, oldest first."""
+    """Return waiting games with a free public seat, not the caller's, oldest first."""
     from .rules import RULESETS
 
     storage = get_storage()
@@ -381,9 +542,10 @@ def game_list_open(*, player_id: str) -> list[GameRecord]:
             game = storage.get_game(game_id)
             if game is None:
                 continue
-            if game.status != "waiting" or len(game.players) >= game.seats:
+            if free_public_seats(game) <= 0:
                 # A stale index entry: the game filled or the join that
-                # filled it committed before the index was updated.
+                # filled it committed before the index was updated. A seat
+                # given up by an invited player lists the game again.
                 storage.remove_open_game(ruleset, game_id)
                 continue
             if game.seat_of(player_id) is None:

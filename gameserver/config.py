@@ -8,6 +8,7 @@ value received and what is expected.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -83,6 +84,31 @@ def env_bool(name: str, default: bool) -> bool:
     if raw in {"0", "false", "no", "off"}:
         return False
     raise ImproperlyConfigured(f"{name}={raw!r} is not valid; set it to 1 or 0.")
+
+
+RATE_UNITS = {"s": 1, "m": 60, "h": 3600}
+RATE_FORMAT = re.compile(r"(\d{1,9})/(\d{0,6})([smh])")
+
+
+def env_rate(name: str, default: str) -> tuple[int, int] | None:
+    """Return a rate limit as (requests, window in seconds), or None when off.
+
+    The value is `<requests>/<window>` with the window in seconds, minutes or
+    hours, such as `60/10s`, `100/m` or `1000/1h`; `off` disables the limit.
+    """
+    raw = env_str(name, default)
+    if raw.lower() == "off":
+        return None
+    match = RATE_FORMAT.fullmatch(raw)
+    requests = int(match.group(1)) if match else 0
+    window = int(match.group(2) or 1) * RATE_UNITS[match.group(3)] if match else 0
+    if requests < 1 or not 1 <= window <= 86400:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not valid; set it to <requests>/<window> with at "
+            "least 1 request and a window of 1 s to 24 h, such as 60/10s, 100/m "
+            "or 1000/1h, or to off."
+        )
+    return requests, window
 
 
 def storage_settings(base_dir: Path) -> tuple[str, dict]:

@@ -125,7 +125,8 @@ def to_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, LockTimeout):
-        logger.warning("Lock timeout: %s", exc)
+        # games.gamestore.game_lock logs it at warning, with the game id.
+        logger.debug("Lock timeout: %s", exc)
         return Unavailable(
             "The game is busy; retry shortly.", {"reason": "lock_timeout"}
         )
@@ -135,7 +136,8 @@ def to_api_error(exc: Exception) -> ApiError | None:
             "The lock service is unavailable; nothing was written.", {"reason": "locks"}
         )
     if isinstance(exc, WriteConflict):
-        logger.warning("Fenced write rejected: %s", exc)
+        # games.gamestore.commit_game logs it at warning, with the game id.
+        logger.debug("Fenced write rejected: %s", exc)
         return Unavailable(
             "The game changed during this request; nothing was written, retry.",
             {"reason": "write_conflict"},
@@ -197,6 +199,11 @@ def json_error_response(error: ApiError) -> JsonResponse:
     for name, value in error.headers().items():
         response[name] = value
     return response
+
+
+def handler400(request, exception=None) -> JsonResponse:
+    """Answer Django's own 400s (an unknown Host header) with the JSON error body."""
+    return json_error_response(InvalidRequest("The request is not valid for this server."))
 
 
 def handler404(request, exception=None) -> JsonResponse:

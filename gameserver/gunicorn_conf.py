@@ -2,8 +2,8 @@
 
 Threaded workers (gthread) keep a request that waits on a lock, on storage
 or for a change (`?wait=S`) from blocking the other requests of its process.
-A waiting request holds one thread, so workers get more threads than
-requests would otherwise need; LOCKSTEP_MAX_WAITING (settings.py) keeps a
+A waiting request occupies one thread, so workers get more threads than
+requests would otherwise need. LOCKSTEP_MAX_WAITING (settings.py) keeps a
 few of them free for everything else.
 
 Metrics: every worker writes its Prometheus values to files in
@@ -30,13 +30,6 @@ def _whole_number(name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    _own_metrics_dir = None
-    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
-else:
-    _own_metrics_dir = tempfile.mkdtemp(prefix="lockstep-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
-
 bind = os.environ.get("LOCKSTEP_BIND", "127.0.0.1:8000")
 workers = _whole_number("LOCKSTEP_WORKERS", max(2, multiprocessing.cpu_count()), 1, 256)
 worker_class = "gthread"
@@ -60,6 +53,14 @@ if loglevel not in {"debug", "info", "warning", "error", "critical"}:
         "set it to debug, info, warning, error or critical."
     )
 wsgi_app = "gameserver.wsgi:application"
+
+# After the checks above, so that a bad setting leaves no folder behind.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _own_metrics_dir = None
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+else:
+    _own_metrics_dir = tempfile.mkdtemp(prefix="lockstep-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _own_metrics_dir
 
 
 def child_exit(server, worker):

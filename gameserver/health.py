@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gameserver import openapi
 from gameserver.errors import Unavailable, error_body
 from locking import LockError, get_lock_backend
 from storage import StorageError, get_storage
@@ -28,6 +29,19 @@ class HealthView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @openapi.api_operation(
+        "health",
+        "Report whether storage and the lock service respond",
+        {
+            200: openapi.HealthSerializer,
+            503: openapi.OpenApiResponse(
+                openapi.HealthUnavailableSerializer,
+                "A part does not respond; it is named with the value unavailable.",
+            ),
+        },
+        (),
+        parameters=(openapi.RETRY_AFTER_HEADER,),
+    )
     def get(self, request):
         parts = {
             "storage": check_part(lambda: get_storage().ping()),

@@ -8,10 +8,16 @@ import time
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
+from django.utils.cache import patch_vary_headers
 
+from . import metrics
 from .errors import InvalidRequest, PayloadTooLarge, json_error_response
 
 logger = logging.getLogger("lockstep.requests")
+
+# Methods that get their own label in the request metrics. Any other method
+# a client sends is counted as "other", so clients cannot add series at will.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # Maximum bytes of an oversized body that are read and discarded before the
 # 413 goes out. gunicorn 27.0.1 discards at most 64 KiB of an unread body
@@ -99,20 +105,49 @@ class RequestLogMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        elapsed = time.perf_counter() - started
         match = getattr(request, "resolver_match", None)
         route = match.route if match is not None else "-"
         game_id = match.kwargs.get("game_id", "-") if match is not None else "-"
         player_id = getattr(request, "lockstep_player_id", None) or "-"
+        wait = request.GET.get("wait")
+
+        metrics.REQUEST_DURATION.labels(
+            route=route if match is not None else "unmatched",
+            method=request.method if request.method in KNOWN_METHODS else "other",
+            status=str(response.status_code),
+            wait="yes" if wait is not None else "no",
+        ).observe(elapsed)
+
+        fields = {
+            "method": request.method,
+            "route": route,
+            "status": response.status_code,
+            "duration_ms": f"{elapsed * 1000:.1f}",
+            "player": player_id,
+            "game": game_id,
+        }
+        if wait is not None:
+            # Text from the client, so it is cut short; logfmt quotes the rest.
+            fields["wait"] = wait[:8]
         level = logging.ERROR if response.status_code >= 500 else logging.INFO
-        logger.log(
-            level,
-            "request method=%s route=%s status=%s duration_ms=%.1f player=%s game=%s",
-            request.method,
-            route,
-            response.status_code,
-            elapsed_ms,
-            player_id,
-            game_id,
-        )
+        logger.log(level, "request", extra={"fields": fields})
+        return response
+
+
+class PrivateCacheMiddleware:
+    """Mark every response as private to the caller and varying by token.
+
+    A game view carries the caller's own sealed move under an ETag that is
+    the same for every player, so no shared cache may store it, and a
+    client-side cache must key it by the Authorization header.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Cache-Control", "private, no-cache")
+        patch_vary_headers(response, ["Authorization"])
         return response

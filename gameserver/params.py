@@ -31,12 +31,56 @@ def int_param(
     return value
 
 
+JSON_TYPE_NAMES = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def json_type(value) -> str:
+    """Name the JSON type of a parsed value, for error messages."""
+    return JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
 def body_object(request) -> dict:
     """Return the JSON body, which must be an object."""
     data = request.data
     if not isinstance(data, dict):
         raise InvalidRequest(
-            f"The request body must be a JSON object, got {type(data).__name__}.",
+            f"The request body must be a JSON object, got {json_type(data)}.",
             {"field": "body"},
         )
     return data
+
+
+MAX_WAIT_SECONDS = 30
+
+
+def wait_param(request) -> float:
+    """Return the `wait` query parameter in seconds, 0 to 30, or 0 when absent.
+
+    Whole or decimal seconds are accepted, such as `wait=20` or `wait=2.5`.
+    """
+    raw = request.query_params.get("wait")
+    if raw is None:
+        return 0.0
+    whole, _, fraction = raw.partition(".")
+    valid = (
+        raw.isascii()
+        and whole.isdigit()
+        and len(whole) <= 2
+        and (fraction == "" or (fraction.isdigit() and len(fraction) <= 3))
+        and not raw.endswith(".")
+    )
+    if not valid or float(raw) > MAX_WAIT_SECONDS:
+        raise InvalidRequest(
+            f"Query parameter wait must be a number of seconds from 0 to "
+            f"{MAX_WAIT_SECONDS}, got {raw[:40]!r}.",
+            {"field": "wait"},
+        )
+    return float(raw)

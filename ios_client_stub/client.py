@@ -38,6 +38,9 @@ USER_AGENT = "lockstep-ios-client-stub/0.1"
 # "X-Poll-Interval: 0" cannot put the client in a busy loop.
 MIN_POLL_INTERVAL = 0.05
 
+# Seconds a waiting poll asks the server to hold it; the API allows up to 30.
+LONG_POLL_SECONDS = 25.0
+
 # Maximum number of (URL, ETag) entries kept. Chat polling with a moving
 # cursor creates a new URL every time, so the cache must not grow forever.
 ETAG_CACHE_SIZE = 256
@@ -115,6 +118,9 @@ class LockstepClient:
             retry if retry is not None else RetryPolicy(sleep=sleep, clock=clock)
         )
         self.stats: Counter[str] = Counter()
+        # Whether the server holds polls that carry ``wait``: it does when it
+        # sends X-Poll-Interval, which came with the same API addition.
+        self.server_waits = False
         self._etag_cache: OrderedDict[str, _CacheEntry] = OrderedDict()
 
     def __repr__(self) -> str:
@@ -158,7 +164,11 @@ class LockstepClient:
         options: dict[str, Any] | None = None,
         invite: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Create a game with the caller in seat 0 and return its view."""
+        """Create a game with the caller in seat 0 and return its view.
+
+        ``invite`` lists player ids whose seats are reserved: only they can
+        join them, or give them up with ``decline``.
+        """
         body: dict[str, Any] = {
             "ruleset": ruleset,
             "seats": seats,
@@ -180,6 +190,36 @@ class LockstepClient:
         path = f"{_game_path(game_id)}/join"
         return self._json(self._request("POST", path, idempotent=True))
 
+    def matchmake(
+        self, ruleset: str, seats: int = 2, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Take a seat in the oldest waiting game with these settings, or open one.
+
+        Returns the game view. Not retried after an unknown outcome: a
+        repeat after the matched game started would open a second game.
+        """
+        body = {
+            "ruleset": ruleset,
+            "seats": seats,
+            "options": options if options is not None else {},
+        }
+        response = self._request("POST", "/matchmaking", body=body, idempotent=False)
+        return self._json(response)["game"]
+
+    def decline(self, game_id: str) -> dict[str, Any]:
+        """Give up the seat an invitation reserved; declining twice is a no-op."""
+        path = f"{_game_path(game_id)}/decline"
+        return self._json(self._request("POST", path, idempotent=True))
+
+    def rematch(self, game_id: str) -> dict[str, Any]:
+        """Return the rematch of a finished game, creating it on the first call.
+
+        Every call for the same game returns the same rematch, so the call
+        is safe to retry. A caller whom the rematch invites takes the seat.
+        """
+        path = f"{_game_path(game_id)}/rematch"
+        return self._json(self._request("POST", path, idempotent=True))["game"]
+
     def get_game(self, game_id: str, wait: float | None = None) -> Snapshot:
         """Fetch the game view, sending If-None-Match with the last ETag seen.
 
@@ -196,18 +236,29 @@ class LockstepClient:
         max_wait: float = 60.0,
         initial_interval: float = 0.2,
         max_interval: float = 2.0,
+        wait: float | None = LONG_POLL_SECONDS,
     ) -> dict[str, Any]:
         """Poll the game view until ``predicate(view)`` is true and return that view.
 
-        Between polls the client waits the server's X-Poll-Interval when the
-        response has one. Otherwise it waits ``initial_interval`` seconds,
-        doubling up to ``max_interval`` while nothing changes and starting
-        over after each change. Raises PollTimeout after ``max_wait`` seconds.
+        A server that sends X-Poll-Interval also holds polls that carry
+        ``wait``. Once it is known to, each poll asks it to wait up to
+        ``wait`` seconds (within ``max_wait``) and answer as soon as the
+        game changes, and the next poll starts no sooner than
+        X-Poll-Interval seconds after the previous one started: at once
+        after a poll the server held, and never in a busy loop. Without the
+        header the client waits ``initial_interval`` seconds, doubling up
+        to ``max_interval`` while nothing changes and starting over after
+        each change. ``wait=None`` turns waiting polls off. Raises
+        PollTimeout after ``max_wait`` seconds.
         """
         deadline = self.clock() + max_wait
         interval = initial_interval
         while True:
-            snapshot = self.get_game(game_id)
+            started = self.clock()
+            hold = None
+            if wait is not None and self.server_waits:
+                hold = round(max(0.0, min(wait, deadline - started)), 1)
+            snapshot = self.get_game(game_id, wait=hold)
             view = snapshot.body
             if predicate(view):
                 return view
@@ -218,10 +269,14 @@ class LockstepClient:
             if snapshot.changed:
                 interval = initial_interval
             if snapshot.poll_interval is not None:
-                wait = max(MIN_POLL_INTERVAL, snapshot.poll_interval)
+                pause = max(MIN_POLL_INTERVAL, snapshot.poll_interval)
+                if hold is not None:
+                    # The time the server held the poll counts as waiting.
+                    pause -= self.clock() - started
             else:
-                wait = interval
-            self.sleep(min(wait, remaining))
+                pause = interval
+            if pause > 0:
+                self.sleep(min(pause, remaining))
             interval = min(max_interval, interval * 2)
 
     def resign(self, game_id: str) -> dict[str, Any]:
@@ -331,6 +386,8 @@ class LockstepClient:
                 self._etag_cache.pop(cache_key, None)
             raise
         poll_interval = _parse_seconds(response.headers.get("X-Poll-Interval"))
+        if poll_interval is not None:
+            self.server_waits = True
 
         if response.status_code == 304:
             if cached is None:
@@ -464,7 +521,8 @@ def _game_path(game_id: str) -> str:
 
 
 def _format_seconds(seconds: float) -> str:
-    return f"{seconds:g}"
+    # The server accepts at most three decimals.
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
 
 
 def _parse_seconds(value: str | None) -> float | None:

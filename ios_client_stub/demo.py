@@ -2,10 +2,13 @@
 
 Each phone runs in its own thread with its own client and HTTP session. Ada
 hosts a best-of-three rps game that Grace finds in the open list and joins.
-Then Grace hosts a lightcycles game that Ada joins. Both phones decide their
-own moves, poll the game view with ETags until each turn resolves, and chat
-along the way. At the end the main thread pages back through each game's
-chat with ``before`` and checks the conditional GETs.
+Then Grace hosts a lightcycles game that Ada joins. Then both use
+matchmaking for a one-round rps game and meet in it. When it ends, Ada
+requests a rematch, which Grace finds in her game list as an invitation and
+accepts. Both phones decide their own moves, poll the game view with ETags
+until each turn resolves, and chat along the way. At the end the main
+thread pages back through each game's chat with ``before`` and checks the
+conditional GETs.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -25,6 +29,7 @@ from .errors import ApiError, PollTimeout
 from .phone import DemoAborted, DemoFailure, Phone, Table, Transcript
 
 RPS_OPTIONS = {"rounds": 3}
+MATCH_ROUNDS = 1
 # Tied rounds are replayed, so a best of three can take more than three turns.
 RPS_MAX_TURNS = 40
 # Lines per page when printing the final chat, small so that paging shows.
@@ -93,7 +98,7 @@ def describe_failure(error: BaseException, server: str) -> str:
 
 def _play_games(config: DemoConfig, transcript: Transcript) -> list[Phone]:
     """Run both phones' scripts in parallel threads and return the phones."""
-    table = Table(transcript)
+    table = Table(transcript, match_options=_private_match_options())
     ada = Phone("Ada", table, config.server, config.seed, config.poll_max_wait)
     grace = Phone("Grace", table, config.server, config.seed, config.poll_max_wait)
     scripts: list[tuple[Phone, Callable[[Phone, DemoConfig], None]]] = [
@@ -160,6 +165,8 @@ def _script_ada(phone: Phone, config: DemoConfig) -> None:
     )
     phone.chat(lightcycles, _farewell(phone, view))
 
+    _play_matchmade_and_rematch(phone, asks_first=True)
+
 
 def _script_grace(phone: Phone, config: DemoConfig) -> None:
     _register_and_meet(phone)
@@ -186,6 +193,43 @@ def _script_grace(phone: Phone, config: DemoConfig) -> None:
     phone.say("final board:\n" + render_board(view))
     _report_outcome(phone, view)
     phone.chat(lightcycles, _farewell(phone, view))
+
+    _play_matchmade_and_rematch(phone, asks_first=False)
+
+
+def _private_match_options() -> dict[str, Any]:
+    """Return rps options for matchmaking that only this demo run uses.
+
+    Matchmaking seats a player in any waiting game with the same settings,
+    so a turn time drawn at random keeps the two phones from being matched
+    with players of another run on the same server.
+    """
+    turn_seconds = 86_400 + uuid.uuid4().int % 1_000_000
+    return {"rounds": MATCH_ROUNDS, "turn_seconds": turn_seconds}
+
+
+def _play_matchmade_and_rematch(phone: Phone, asks_first: bool) -> None:
+    """Meet the other phone through matchmaking, play, then play the rematch."""
+    matched = phone.matchmake("rps", phone.table.match_options)
+    phone.games["matchmade rps"] = matched
+    phone.chat(matched, "Found you through matchmaking!")
+    view = phone.play(matched, narrate=asks_first, max_turns=RPS_MAX_TURNS)
+    _report_outcome(phone, view)
+
+    if asks_first:
+        rematch = phone.rematch(matched)
+    else:
+        invitation = phone.await_invitation("Ada")
+        rematch = phone.rematch(matched)
+        if rematch != invitation:
+            raise DemoFailure(
+                f"the rematch of game {matched} is {rematch}, but the invitation "
+                f"was to game {invitation}"
+            )
+    phone.games["rematch rps"] = rematch
+    view = phone.play(rematch, narrate=asks_first, max_turns=RPS_MAX_TURNS)
+    _report_outcome(phone, view)
+    phone.chat(rematch, _farewell(phone, view))
 
 
 def _register_and_meet(phone: Phone) -> None:

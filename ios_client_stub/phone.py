@@ -57,6 +57,8 @@ class Table:
     stop: threading.Event = field(default_factory=threading.Event)
     meeting: threading.Barrier = field(default_factory=lambda: threading.Barrier(2))
     directory: dict[str, str] = field(default_factory=dict)
+    # Options of the demo's matchmade game, the same for every phone of one run.
+    match_options: dict[str, Any] = field(default_factory=dict)
 
 
 class Phone:
@@ -115,6 +117,60 @@ class Phone:
             max_wait=self.poll_max_wait,
         )
         self.say(f"{ruleset} game started, turn {view['turn']}")
+        return view["id"]
+
+    def matchmake(self, ruleset: str, options: dict[str, Any]) -> str:
+        """Take a seat through matchmaking and return the game's id once it starts."""
+        view = self.client.matchmake(ruleset, seats=2, options=options)
+        rivals = [
+            p["name"] for p in view["players"] if p["id"] != self.client.player_id
+        ]
+        found = f"joined {', '.join(rivals)}'s" if rivals else "opened a new"
+        self.say(f"matchmaking {found} {ruleset} game {view['id']}")
+        return self._wait_started(view)
+
+    def rematch(self, game_id: str) -> str:
+        """Ask for the rematch of a finished game and return its id once it starts."""
+        view = self.client.rematch(game_id)
+        if view["players"][0]["id"] == self.client.player_id:
+            self.say(f"asked for a rematch: game {view['id']}, rival invited")
+        else:
+            self.say(f"accepted the rematch {view['id']} and took the reserved seat")
+        return self._wait_started(view)
+
+    def await_invitation(self, host_name: str, max_wait: float = 30.0) -> str:
+        """Wait for an invitation from ``host_name`` in the game list; return its id.
+
+        The list is polled, as an app does on its home screen, because a
+        finished game's view suggests a long poll interval.
+        """
+        host_id = self.table.directory[host_name]
+        deadline = self.client.clock() + max_wait
+        interval = 0.2
+        while True:
+            for summary in self.client.list_games():
+                if summary.get("invited") and host_id in _player_ids(summary):
+                    self.say(
+                        f"sees {host_name}'s invitation to game {summary['id']} in "
+                        "the game list"
+                    )
+                    return summary["id"]
+            if self.client.clock() > deadline:
+                raise DemoFailure(
+                    f"{self.name} found no invitation from {host_name} within "
+                    f"{max_wait:g} s"
+                )
+            self._sleep(interval)
+            interval = min(2.0, interval * 2)
+
+    def _wait_started(self, view: dict[str, Any]) -> str:
+        if view["status"] == "waiting":
+            view = self.client.poll_until(
+                view["id"],
+                lambda v: v["status"] != "waiting",
+                max_wait=self.poll_max_wait,
+            )
+        self.say(f"{view['ruleset']} game {view['id']} started, turn {view['turn']}")
         return view["id"]
 
     def join_hosted(self, ruleset: str, host_name: str, max_wait: float = 15.0) -> str:

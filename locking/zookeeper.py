@@ -50,6 +50,7 @@ from kazoo.exceptions import (
     ConnectionClosedError,
     KazooException,
     LockTimeout,
+    NodeExistsError,
     NoNodeError,
     NotEmptyError,
 )
@@ -120,6 +121,19 @@ class _DeadlineLock(KazooLock):
     ):
         super().__init__(client, path, identifier)
         self.wake_event = _DeadlineEvent(deadline)
+
+    def _ensure_path(self) -> None:
+        # kazoo's ensure_path checks the lock znode, then its parent, before
+        # creating it: three round trips, on every acquire, because each
+        # release deletes the empty znode. Creating it straight away takes one.
+        try:
+            self.client.create(self.path)
+        except NodeExistsError:
+            pass
+        except NoNodeError:
+            # The root is missing, so create every level of the path.
+            self.client.ensure_path(self.path)
+        self.assured_path = True
 
 
 class _Connection:

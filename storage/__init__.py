@@ -14,10 +14,18 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from .base import Storage, StorageError, StorageUnavailable, WriteConflict
-from .records import ChatLine, GameRecord, MoveRecord, PlayerRecord, TurnRecord
+from .records import (
+    ChatLine,
+    DueEntry,
+    GameRecord,
+    MoveRecord,
+    PlayerRecord,
+    TurnRecord,
+)
 
 __all__ = [
     "ChatLine",
+    "DueEntry",
     "GameRecord",
     "MoveRecord",
     "PlayerRecord",

@@ -25,7 +25,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from .records import ChatLine, GameRecord, MoveRecord, PlayerRecord, TurnRecord
+from .records import (
+    ChatLine,
+    DueEntry,
+    GameRecord,
+    MoveRecord,
+    PlayerRecord,
+    TurnRecord,
+)
 
 
 class StorageError(Exception):
@@ -122,6 +129,61 @@ class Storage(ABC):
         Entries may be stale; callers check the committed games row.
         """
 
+    # -- matchmaking queue -----------------------------------------------
+
+    @abstractmethod
+    def add_match_game(self, match_key: str, game_id: str, created_at) -> None:
+        """Queue a waiting game under `match_key`, ordered by `created_at`.
+
+        `match_key` names a ruleset, seat count and options. `created_at` is
+        the game's creation time, which `remove_match_game` repeats. Adding
+        an entry again keeps its place.
+        """
+
+    @abstractmethod
+    def remove_match_game(self, match_key: str, game_id: str, created_at) -> None:
+        """Drop a game from the queue of `match_key`; a no-op when it is absent."""
+
+    @abstractmethod
+    def list_match_game_ids(self, match_key: str, limit: int) -> list[str]:
+        """Return up to `limit` game ids queued under `match_key`, oldest first.
+
+        Entries may be stale; callers check the committed games row.
+        """
+
+    # -- due index ---------------------------------------------------------
+
+    @abstractmethod
+    def add_due(self, game_id: str, due_at) -> None:
+        """Record that the game has a turn deadline at `due_at` (an aware datetime).
+
+        Written before the commit that sets the deadline, so an entry may
+        name a deadline that was never committed or has since moved. The
+        worker checks the committed games row. Adding an entry again is
+        harmless.
+        """
+
+    @abstractmethod
+    def list_due(self, until, limit: int) -> list[DueEntry]:
+        """Return up to `limit` entries due at or before `until`, oldest first.
+
+        The cost depends on the entries returned and on the time since the
+        oldest entry not yet removed, never on the number of games. A backend
+        may read a bounded time range per call. It then returns fewer entries
+        than are due while the oldest is far behind `until`, and later calls
+        return the rest once the earlier entries are removed. A backend
+        may keep a position from which it scans and move it past time ranges
+        that hold no entry. Such a backend must still list an entry added
+        behind that position, except when the add races a `list_due` that
+        moves the position past the entry's time at that moment. Callers add
+        entries well before they are due, so the race needs a clock skew
+        between hosts larger than the backend's margin.
+        """
+
+    @abstractmethod
+    def remove_due(self, game_id: str, due_at) -> None:
+        """Remove the entry (game_id, due_at); a no-op when it is absent."""
+
     # -- moves -----------------------------------------------------------
 
     @abstractmethod
@@ -156,6 +218,16 @@ class Storage(ABC):
     def put_chat_line(self, line: ChatLine) -> None:
         """Store a committed chat line; writing the same line again is harmless."""
 
+    def put_chat_lines(self, lines: list[ChatLine]) -> None:
+        """Store many committed chat lines, as `put_chat_line` does for each.
+
+        For importing or seeding history in bulk, outside any game's lock and
+        commit. Backends may group the writes, and a failure may leave some
+        lines written: writing them all again is harmless.
+        """
+        for line in lines:
+            self.put_chat_line(line)
+
     @abstractmethod
     def get_chat_line(self, game_id: str, seq: int) -> ChatLine | None:
         """Return the line with that seq, or None."""
@@ -185,4 +257,80 @@ class Storage(ABC):
 
         The entry may come from an abandoned post: callers check that the
         committed line at that seq carries the same player and client_id.
+        """
+
+    # -- rate limits -----------------------------------------------------
+
+    @abstractmethod
+    def hit_rate_limit(
+        self, key: str, window_start: int, window_seconds: int, limit: int
+    ) -> int | None:
+        """Count one request against `key` in the fixed window `window_start`.
+
+        `window_start` is a Unix time in whole seconds, a multiple of
+        `window_seconds` chosen by the caller. Return the number of requests
+        counted in that window including this one, or None, counting
+        nothing, when `limit` requests are counted already. The check and
+        the increment are one atomic step across every process and host
+        that shares the backend, so concurrent callers never pass more than
+        `limit` per window. A backend may also return None when it cannot
+        settle a heavily contended counter within a bounded number of
+        tries. A count never carries over into a later window.
+        """
+
+    # -- waiting for changes ---------------------------------------------
+
+    def get_game_versions(self, game_ids: list[str]) -> dict[str, int]:
+        """Return the committed version of each game in `game_ids` that exists.
+
+        Requests that wait for a change call this every fraction of a
+        second, so backends override this default, which reads whole games,
+        with a read of the version alone.
+        """
+        versions = {}
+        for game_id in game_ids:
+            game = self.get_game(game_id)
+            if game is not None:
+                versions[game_id] = game.version
+        return versions
+
+    # -- webhook outbox --------------------------------------------------
+
+    @abstractmethod
+    def add_outbox_game(self, game_id: str, version: int) -> None:
+        """Mark the game as having webhook events to deliver, up to `version`.
+
+        Services write the mark before the commit that adds the events, so
+        a mark may also come from a commit that was rejected. That is
+        harmless, because the dispatcher reads the events from the committed
+        games row. A mark survives every `remove_outbox_game` with a lower
+        version, in whichever order the two writes reach the backend.
+        """
+
+    @abstractmethod
+    def remove_outbox_game(self, game_id: str, version: int) -> None:
+        """Drop the game's mark unless it was added with a version above `version`.
+
+        On some backends, a mark with a version up to `version` that arrives
+        after the removal survives it. The dispatcher then finds only events
+        that are already done, and removes the mark again.
+        """
+
+    @abstractmethod
+    def list_outbox_game_ids(self, limit: int) -> list[str]:
+        """Return up to `limit` marked game ids, in no particular order."""
+
+    @abstractmethod
+    def get_outbox_cursor(self, game_id: str) -> int:
+        """Return the version up to which the game's events are done, or 0.
+
+        An event is done once it was delivered or given up.
+        """
+
+    @abstractmethod
+    def set_outbox_cursor(self, game_id: str, version: int) -> None:
+        """Raise the game's cursor to `version`; a lower value changes nothing.
+
+        Two dispatchers may write the cursor of one game at once, so the
+        backend keeps the higher value whatever order the writes arrive in.
         """

@@ -19,8 +19,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import zlib
+from collections import namedtuple
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from itertools import groupby
 from uuid import uuid1
 
 from cassandra import (
@@ -40,6 +44,7 @@ from cassandra.cluster import (
     ResultSet,
     Session,
 )
+from cassandra.concurrent import execute_concurrent
 from cassandra.connection import ConnectionException
 from cassandra.policies import (
     DCAwareRoundRobinPolicy,
@@ -52,11 +57,23 @@ from cassandra.protocol import (
     IsBootstrappingErrorMessage,
     OverloadedErrorMessage,
 )
-from cassandra.query import BatchStatement, BatchType, PreparedStatement
+from cassandra.query import (
+    BatchStatement,
+    BatchType,
+    PreparedStatement,
+    named_tuple_factory,
+)
 
 from . import schema
 from .base import Storage, StorageError, StorageUnavailable, WriteConflict
-from .records import ChatLine, GameRecord, MoveRecord, PlayerRecord, TurnRecord
+from .records import (
+    ChatLine,
+    DueEntry,
+    GameRecord,
+    MoveRecord,
+    PlayerRecord,
+    TurnRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +82,29 @@ logger = logging.getLogger(__name__)
 # so no partition grows without bound. Changing either needs a data migration.
 TURN_BUCKET_SIZE = 1000
 CHAT_BUCKET_SIZE = 10000
+
+# Version reads in flight when `get_game_versions` reads many games at once.
+GAME_VERSION_CONCURRENCY = 32
+# Partitions of the outbox_games table; changing it needs a data migration.
+OUTBOX_SHARDS = 16
+
+# Lines per batch and batches in flight when `put_chat_lines` writes in bulk.
+CHAT_BATCH_LINES = 20
+CHAT_BATCH_CONCURRENCY = 16
+
+# Microseconds of deadlines per partition of the due_games table: one minute.
+DUE_BUCKET_MICROS = 60_000_000
+# The scan of due_games moves its kept position only past minutes that ended
+# this long before the time it lists up to, so that a host whose clock lags
+# the worker's by less can still add entries behind the position.
+DUE_SCAN_MARGIN_MICROS = 300_000_000
+# Partitions that one list_due call reads at most, so that a worker far
+# behind (stopped for days) catches up over several calls.
+DUE_SCAN_MAX_BUCKETS = 1440
+DUE_SCAN_ROW = "due"
+# Compare-and-set attempts of add_due to move the scan position back before
+# it gives up, which only heavy contention on the position exhausts.
+DUE_SCAN_WRITE_TRIES = 5
 
 # Driver errors that mean Cassandra could not be reached or did not respond in
 # time. They become StorageUnavailable.
@@ -100,6 +140,33 @@ class ConditionalWriteRetryPolicy(RetryPolicy):
 
 
 CONDITIONAL_WRITE_RETRY_POLICY = ConditionalWriteRetryPolicy()
+
+# The execution profile of plain reads and writes (`_execute`). It differs
+# from the default profile only in its row factory.
+EXEC_PROFILE_PLAIN = "lockstep_plain"
+
+
+@lru_cache(maxsize=256)
+def _row_class(column_names: tuple[str, ...]) -> type:
+    return namedtuple("Row", column_names)
+
+
+def cached_named_tuple_factory(column_names, rows) -> list:
+    """Return rows as named tuples, as the driver's `named_tuple_factory` does.
+
+    The driver's factory builds a new namedtuple class for every result. On
+    a worker serving 304 polls, py-spy put that at about an eighth of the
+    process's CPU time, so the classes are kept by column names here. The
+    driver's `ResultSet.was_applied` accepts only its own factories, so
+    conditional writes keep the default profile.
+    """
+    try:
+        row_class = _row_class(tuple(column_names))
+    except ValueError:
+        # A column name that is not an identifier, such as "[applied]".
+        return named_tuple_factory(column_names, rows)
+    return [row_class(*row) for row in rows]
+
 
 # CQL of every statement, prepared once per connection. `{keyspace}` is
 # replaced by the keyspace name.
@@ -154,6 +221,35 @@ STATEMENTS = {
     "select_open_games": (
         "SELECT game_id FROM {keyspace}.open_games WHERE ruleset = ? LIMIT ?"
     ),
+    "insert_match_game": (
+        "INSERT INTO {keyspace}.match_queue (match_key, created_us, game_id) "
+        "VALUES (?, ?, ?)"
+    ),
+    "delete_match_game": (
+        "DELETE FROM {keyspace}.match_queue "
+        "WHERE match_key = ? AND created_us = ? AND game_id = ?"
+    ),
+    "select_match_games": (
+        "SELECT game_id FROM {keyspace}.match_queue WHERE match_key = ? LIMIT ?"
+    ),
+    "insert_due": (
+        "INSERT INTO {keyspace}.due_games (bucket, due_us, game_id) VALUES (?, ?, ?)"
+    ),
+    "delete_due": (
+        "DELETE FROM {keyspace}.due_games "
+        "WHERE bucket = ? AND due_us = ? AND game_id = ?"
+    ),
+    "select_due": (
+        "SELECT due_us, game_id FROM {keyspace}.due_games "
+        "WHERE bucket = ? AND due_us <= ? LIMIT ?"
+    ),
+    "select_due_scan": "SELECT bucket FROM {keyspace}.due_scan WHERE name = ?",
+    "insert_due_scan": (
+        "INSERT INTO {keyspace}.due_scan (name, bucket) VALUES (?, ?) IF NOT EXISTS"
+    ),
+    "move_due_scan": (
+        "UPDATE {keyspace}.due_scan SET bucket = ? WHERE name = ? IF bucket = ?"
+    ),
     "insert_move": (
         "INSERT INTO {keyspace}.moves "
         "(game_id, turn, player_id, write_id, move, submitted_at) "
@@ -202,8 +298,48 @@ STATEMENTS = {
         "SELECT seq FROM {keyspace}.chat_client_ids "
         "WHERE game_id = ? AND player_id = ? AND client_id = ?"
     ),
+    "select_rate_limit": (
+        "SELECT count FROM {keyspace}.rate_limits WHERE key = ? AND window_start = ?"
+    ),
+    "insert_rate_limit": (
+        "INSERT INTO {keyspace}.rate_limits (key, window_start, count) "
+        "VALUES (?, ?, 1) IF NOT EXISTS USING TTL ?"
+    ),
+    "update_rate_limit": (
+        "UPDATE {keyspace}.rate_limits USING TTL ? SET count = ? "
+        "WHERE key = ? AND window_start = ? IF count = ?"
+    ),
+    "select_game_version": "SELECT version FROM {keyspace}.games WHERE id = ?",
+    "insert_outbox_game": (
+        "INSERT INTO {keyspace}.outbox_games (shard, game_id, version) "
+        "VALUES (?, ?, ?) USING TIMESTAMP ?"
+    ),
+    "delete_outbox_game": (
+        "DELETE FROM {keyspace}.outbox_games USING TIMESTAMP ? "
+        "WHERE shard = ? AND game_id = ?"
+    ),
+    "select_outbox_games": (
+        "SELECT game_id FROM {keyspace}.outbox_games WHERE shard = ? LIMIT ?"
+    ),
+    "insert_outbox_cursor": (
+        "INSERT INTO {keyspace}.outbox_cursors (game_id, version) "
+        "VALUES (?, ?) USING TIMESTAMP ?"
+    ),
+    "select_outbox_cursor": (
+        "SELECT version FROM {keyspace}.outbox_cursors WHERE game_id = ?"
+    ),
     "ping": "SELECT release_version FROM system.local",
 }
+
+# Compare-and-set attempts of one rate-limit hit before it gives up and
+# counts the request as over the limit. Each lost attempt means another
+# request of the same key won, so only a burst of one player's requests
+# far above the limit exhausts them.
+RATE_LIMIT_MAX_TRIES = 12
+
+# Seconds a rate-limit row lives beyond its window, to cover clock skew
+# between the app hosts.
+RATE_LIMIT_TTL_MARGIN = 60
 
 
 def _dumps(value) -> str:
@@ -293,23 +429,36 @@ class CassandraStorage(Storage):
     # -- connection ------------------------------------------------------
 
     def _new_cluster(self) -> Cluster:
-        profile = ExecutionProfile(
-            load_balancing_policy=TokenAwarePolicy(
-                DCAwareRoundRobinPolicy(local_dc=self.local_dc or "")
-            ),
-            retry_policy=RetryPolicy(),
-            consistency_level=self.consistency,
-            serial_consistency_level=self.serial_consistency,
-            request_timeout=self.request_timeout,
-        )
+        profiles = {
+            name: ExecutionProfile(
+                load_balancing_policy=TokenAwarePolicy(
+                    DCAwareRoundRobinPolicy(local_dc=self.local_dc or "")
+                ),
+                retry_policy=RetryPolicy(),
+                consistency_level=self.consistency,
+                serial_consistency_level=self.serial_consistency,
+                request_timeout=self.request_timeout,
+                row_factory=row_factory,
+            )
+            for name, row_factory in (
+                (EXEC_PROFILE_DEFAULT, named_tuple_factory),
+                (EXEC_PROFILE_PLAIN, cached_named_tuple_factory),
+            )
+        }
         return Cluster(
             contact_points=self.hosts,
             port=self.port,
-            # Cassandra 5.0 speaks native protocol v5. Without a version, the
-            # driver first tries DataStax versions 66 and 65 and logs a warning
-            # each time it steps down.
-            protocol_version=ProtocolVersion.V5,
-            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            # Cassandra 5.0 speaks native protocol v4 and v5. cassandra-driver
+            # 3.30.1 wraps v5 messages in segments whose header checksum it
+            # computes in pure Python: a read of a game took about 400 us of
+            # client CPU on v5 against 300 us on v4 (docs/performance.md).
+            # Lockstep needs nothing from v5. A contended conditional write
+            # fails with WriteTimeout(CAS) on v4 instead of CAS_WRITE_UNKNOWN,
+            # and both are settled the same way. A fixed version also keeps
+            # the driver from trying DataStax versions 66 and 65 first, which
+            # logs a warning each time it steps down.
+            protocol_version=ProtocolVersion.V4,
+            execution_profiles=profiles,
             connect_timeout=self.connect_timeout,
             control_connection_timeout=self.connect_timeout,
             # The driver's default waits up to 600 s between attempts to
@@ -414,9 +563,19 @@ class CassandraStorage(Storage):
         return bound
 
     def _run(self, statement) -> ResultSet:
-        """Execute a bound statement or batch, letting driver errors propagate."""
+        """Execute a bound statement or batch, letting driver errors propagate.
+
+        Statements bound by `_bind_conditional` run on the default profile,
+        whose results support `ResultSet.was_applied`. Every other statement
+        runs on EXEC_PROFILE_PLAIN, whose rows come from
+        `cached_named_tuple_factory`, where `was_applied` raises RuntimeError.
+        """
         session, _ = self._connect()
-        return session.execute(statement)
+        if getattr(statement, "retry_policy", None) is CONDITIONAL_WRITE_RETRY_POLICY:
+            profile = EXEC_PROFILE_DEFAULT
+        else:
+            profile = EXEC_PROFILE_PLAIN
+        return session.execute(statement, execution_profile=profile)
 
     def _execute(
         self, name: str, params: tuple, operation: str, serial: bool = False
@@ -503,6 +662,28 @@ class CassandraStorage(Storage):
         return GameRecord.from_document(
             game_id, row.status, row.version, json.loads(row.doc)
         )
+
+    def get_game_versions(self, game_ids: list[str]) -> dict[str, int]:
+        if not game_ids:
+            return {}
+        session, statements = self._connect()
+        statement = statements["select_game_version"]
+        try:
+            results = execute_concurrent(
+                session,
+                [(statement, (game_id,)) for game_id in game_ids],
+                concurrency=GAME_VERSION_CONCURRENCY,
+            )
+        except UNAVAILABLE_ERRORS as exc:
+            raise self._unavailable(
+                f"read the versions of {len(game_ids)} games", exc
+            ) from exc
+        versions = {}
+        for game_id, (_, rows) in zip(game_ids, results, strict=True):
+            row = rows.one()
+            if row is not None:
+                versions[game_id] = row.version
+        return versions
 
     def update_game(self, game: GameRecord, expected_version: int) -> None:
         doc = _dumps(game.document())
@@ -670,6 +851,124 @@ class CassandraStorage(Storage):
         )
         return [row.game_id for row in rows]
 
+    # -- matchmaking queue -----------------------------------------------
+
+    def add_match_game(self, match_key: str, game_id: str, created_at) -> None:
+        self._execute(
+            "insert_match_game",
+            (match_key, _epoch_us(created_at), game_id),
+            f"queue game {game_id} for matchmaking",
+        )
+
+    def remove_match_game(self, match_key: str, game_id: str, created_at) -> None:
+        self._execute(
+            "delete_match_game",
+            (match_key, _epoch_us(created_at), game_id),
+            f"remove game {game_id} from the matchmaking queue",
+        )
+
+    def list_match_game_ids(self, match_key: str, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
+        rows = self._execute(
+            "select_match_games",
+            (match_key, limit),
+            f"list the matchmaking queue {match_key}",
+        )
+        return [row.game_id for row in rows]
+
+    # -- due index -------------------------------------------------------
+
+    # due_games is partitioned by minute of the deadline. list_due reads the
+    # minutes from the position kept in due_scan up to `until`, and moves the
+    # position past leading minutes that are empty and over. add_due moves
+    # the position back to its entry's minute when it is ahead of it (the
+    # first entry ever, a host whose clock lags, a test clock that went
+    # back). Every write of the position is a compare-and-set on the value
+    # read, so a move forward never undoes a concurrent move back.
+
+    def add_due(self, game_id: str, due_at) -> None:
+        operation = f"index the deadline of game {game_id}"
+        due_us = _epoch_us(due_at)
+        bucket = due_us // DUE_BUCKET_MICROS
+        self._execute("insert_due", (bucket, due_us, game_id), operation)
+        for _ in range(DUE_SCAN_WRITE_TRIES):
+            position = self._due_scan_position(operation)
+            if position is not None and position <= bucket:
+                return
+            if self._move_due_scan(position, bucket, operation):
+                return
+        message = (
+            f"Failed to {operation}: the due scan position changed during each of "
+            f"{DUE_SCAN_WRITE_TRIES} compare-and-set attempts."
+        )
+        logger.error("%s", message)
+        raise StorageUnavailable(message)
+
+    def list_due(self, until, limit: int) -> list[DueEntry]:
+        operation = "list due deadlines"
+        start = self._due_scan_position(operation)
+        if start is None or limit <= 0:
+            # No position means that no entry was ever added.
+            return []
+        until_us = _epoch_us(until)
+        last = min(until_us // DUE_BUCKET_MICROS, start + DUE_SCAN_MAX_BUCKETS - 1)
+        # Minutes before this one are over on every host within the margin.
+        settled = (until_us - DUE_SCAN_MARGIN_MICROS) // DUE_BUCKET_MICROS
+
+        position = start
+        entries: list[DueEntry] = []
+        for bucket in range(start, last + 1):
+            rows = self._execute(
+                "select_due", (bucket, until_us, limit - len(entries)), operation
+            )
+            found = [DueEntry(r.game_id, _from_epoch_us(r.due_us)) for r in rows]
+            if not found and bucket == position and bucket < settled:
+                position = bucket + 1
+            entries.extend(found)
+            if len(entries) >= limit:
+                break
+
+        if position != start:
+            # A lost compare-and-set means that add_due moved the position
+            # back meanwhile, which must stand.
+            self._move_due_scan(start, position, operation)
+        return entries
+
+    def remove_due(self, game_id: str, due_at) -> None:
+        due_us = _epoch_us(due_at)
+        self._execute(
+            "delete_due",
+            (due_us // DUE_BUCKET_MICROS, due_us, game_id),
+            f"remove a deadline of game {game_id} from the due index",
+        )
+
+    def _due_scan_position(self, operation: str) -> int | None:
+        row = self._execute("select_due_scan", (DUE_SCAN_ROW,), operation).one()
+        return None if row is None else row.bucket
+
+    def _move_due_scan(self, expected: int | None, bucket: int, operation: str) -> bool:
+        """Set the due scan position to `bucket` if it is still `expected`.
+
+        Return whether the write applied. An unknown outcome (a timeout of
+        the Paxos round) returns False, and the caller reads the position
+        again.
+        """
+        if expected is None:
+            name, params = "insert_due_scan", (DUE_SCAN_ROW, bucket)
+        else:
+            name, params = "move_due_scan", (bucket, DUE_SCAN_ROW, expected)
+        try:
+            return self._run(self._bind_conditional(name, params)).was_applied
+        except UNAVAILABLE_ERRORS + (ErrorMessage,) as exc:
+            if isinstance(exc, ErrorMessage) and not isinstance(
+                exc, UNAVAILABLE_ERRORS
+            ):
+                if exc.code != CAS_WRITE_UNKNOWN:
+                    raise
+            logger.warning("Failed to %s, so reading again: %r", operation, exc)
+            return False
+
     # -- moves -----------------------------------------------------------
 
     def put_move(self, move: MoveRecord) -> None:
@@ -765,6 +1064,29 @@ class CassandraStorage(Storage):
             f"store chat line {line.seq} of game {line.game_id}",
         )
 
+    def put_chat_lines(self, lines: list[ChatLine]) -> None:
+        """Store lines in unlogged batches of one partition each, several at once.
+
+        A batch whose rows share a partition is applied as one write on the
+        replica. CHAT_BATCH_LINES keeps a batch of short lines under
+        Cassandra's default batch size warning (5 KiB).
+        """
+        batches = []
+        for _, group in groupby(
+            lines, key=lambda line: (line.game_id, line.seq // CHAT_BUCKET_SIZE)
+        ):
+            group = list(group)
+            for start in range(0, len(group), CHAT_BATCH_LINES):
+                batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+                for line in group[start : start + CHAT_BATCH_LINES]:
+                    batch.add(self._bind("insert_chat_line", _chat_row(line)))
+                batches.append((batch, None))
+        session, _ = self._connect()
+        try:
+            execute_concurrent(session, batches, concurrency=CHAT_BATCH_CONCURRENCY)
+        except UNAVAILABLE_ERRORS as exc:
+            raise self._unavailable(f"store {len(lines)} chat lines", exc) from exc
+
     def get_chat_line(self, game_id: str, seq: int) -> ChatLine | None:
         row = self._execute(
             "select_chat_line",
@@ -814,6 +1136,120 @@ class CassandraStorage(Storage):
         ).one()
         return None if row is None else row.seq
 
+    # -- rate limits -----------------------------------------------------
+
+    def hit_rate_limit(
+        self, key: str, window_start: int, window_seconds: int, limit: int
+    ) -> int | None:
+        """Count one request with a compare-and-set loop on the window's row.
+
+        Cassandra's counter columns cannot take part in a lightweight
+        transaction, so the count is a plain int that moves from n to n + 1
+        only `IF count = n`. A lost race returns the current count, and the
+        loop tries again from there, up to RATE_LIMIT_MAX_TRIES times.
+        """
+        if limit < 1:
+            return None
+        ttl = window_seconds + RATE_LIMIT_TTL_MARGIN
+        operation = f"count a request against rate limit {key}"
+        row = self._execute("select_rate_limit", (key, window_start), operation).one()
+        current = None if row is None else row.count
+        for attempt in range(RATE_LIMIT_MAX_TRIES):
+            if current is not None and current >= limit:
+                return None
+            if current is None:
+                name = "insert_rate_limit"
+                params = (key, window_start, ttl)
+            else:
+                name = "update_rate_limit"
+                params = (ttl, current + 1, key, window_start, current)
+            try:
+                result = self._run(self._bind_conditional(name, params))
+            except UNAVAILABLE_ERRORS as exc:
+                raise self._unavailable(operation, exc) from exc
+            except ErrorMessage as exc:
+                if exc.code != CAS_WRITE_UNKNOWN:
+                    raise
+                # The write may or may not have applied: read again. A
+                # request counted twice this way only makes the limit
+                # stricter.
+                logger.debug("Rate limit %s: CAS outcome unknown, reading again", key)
+                row = self._execute(
+                    "select_rate_limit", (key, window_start), operation, serial=True
+                ).one()
+                current = None if row is None else row.count
+                continue
+            if result.was_applied:
+                return 1 if current is None else current + 1
+            # A failed condition returns the stored row, or no count when
+            # the row expired in between.
+            current = getattr(result.one(), "count", None)
+            logger.debug(
+                "Rate limit %s: compare-and-set attempt %s lost, count is now %s",
+                key,
+                attempt + 1,
+                current,
+            )
+        logger.warning(
+            "Rate limit %s: gave up after %s contended compare-and-set attempts, "
+            "so the request counts as over the limit",
+            key,
+            RATE_LIMIT_MAX_TRIES,
+        )
+        return None
+
+    # -- webhook outbox --------------------------------------------------
+
+    # Both tables take USING TIMESTAMP <game version> on every write, see
+    # storage/cql/0005_webhook_outbox.cql. On equal timestamps Cassandra lets
+    # the delete win, so a removal at version v also drops a mark added at v.
+
+    def add_outbox_game(self, game_id: str, version: int) -> None:
+        self._execute(
+            "insert_outbox_game",
+            (_outbox_shard(game_id), game_id, version, version),
+            f"mark game {game_id} as having webhook events",
+        )
+
+    def remove_outbox_game(self, game_id: str, version: int) -> None:
+        self._execute(
+            "delete_outbox_game",
+            (version, _outbox_shard(game_id), game_id),
+            f"remove the webhook mark of game {game_id}",
+        )
+
+    def list_outbox_game_ids(self, limit: int) -> list[str]:
+        game_ids: list[str] = []
+        for shard in range(OUTBOX_SHARDS):
+            if len(game_ids) >= limit:
+                break
+            rows = self._execute(
+                "select_outbox_games",
+                (shard, limit - len(game_ids)),
+                "list games with webhook events",
+            )
+            game_ids.extend(row.game_id for row in rows)
+        return game_ids
+
+    def get_outbox_cursor(self, game_id: str) -> int:
+        row = self._execute(
+            "select_outbox_cursor",
+            (game_id,),
+            f"read the webhook cursor of game {game_id}",
+        ).one()
+        return 0 if row is None else row.version
+
+    def set_outbox_cursor(self, game_id: str, version: int) -> None:
+        self._execute(
+            "insert_outbox_cursor",
+            (game_id, version, version),
+            f"store the webhook cursor of game {game_id}",
+        )
+
+
+def _outbox_shard(game_id: str) -> int:
+    return zlib.crc32(game_id.encode("utf-8")) % OUTBOX_SHARDS
+
 
 def _buckets(
     first: int, last: int, size: int, descending: bool
@@ -832,8 +1268,32 @@ def _buckets(
         yield bucket, low, high
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch_us(moment: datetime) -> int:
+    """Return an aware datetime as whole microseconds since the Unix epoch."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _from_epoch_us(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
 def _turn(game_id: str, number: int, doc: str) -> TurnRecord:
     return TurnRecord.from_dict(game_id, {**json.loads(doc), "number": number})
+
+
+def _chat_row(line: ChatLine) -> tuple:
+    return (
+        line.game_id,
+        line.seq // CHAT_BUCKET_SIZE,
+        line.seq,
+        line.player_id,
+        line.text,
+        line.sent_at.isoformat(),
+        line.client_id,
+    )
 
 
 def _chat_line(game_id: str, row) -> ChatLine:

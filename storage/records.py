@@ -6,6 +6,7 @@ each storage backend maps these records to its own tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,8 +60,16 @@ class GameRecord:
     extra: dict[str, JSON] = field(default_factory=dict)
     last_turn: TurnRecord | None = None
     last_chat: ChatLine | None = None
+    # Webhook events committed with the game and not yet known to be
+    # delivered, oldest first (games/outbox.py).
+    outbox: list[dict[str, JSON]] = field(default_factory=list)
     # Rows to write once the commit succeeds; never stored.
     unflushed: list[TurnRecord | ChatLine] = field(
+        default_factory=list, repr=False, compare=False
+    )
+    # Functions to call once the commit succeeds, such as metrics that must
+    # count committed changes only; never stored.
+    after_commit: list[Callable[[], None]] = field(
         default_factory=list, repr=False, compare=False
     )
 
@@ -94,6 +103,7 @@ class GameRecord:
             "extra": self.extra,
             "last_turn": self.last_turn.to_dict() if self.last_turn else None,
             "last_chat": self.last_chat.to_dict() if self.last_chat else None,
+            "outbox": self.outbox,
         }
 
     @classmethod
@@ -123,6 +133,7 @@ class GameRecord:
             last_chat=ChatLine.from_dict(game_id, doc["last_chat"])
             if doc.get("last_chat")
             else None,
+            outbox=doc.get("outbox", []),
         )
 
 
@@ -176,6 +187,18 @@ class TurnRecord:
             timed_out=data.get("timed_out", []),
             cause=data.get("cause", "all_in"),
         )
+
+
+@dataclass(frozen=True)
+class DueEntry:
+    """An entry of the due index: game `game_id` has a turn deadline at `due_at`.
+
+    The entry is a hint written before the commit that sets the deadline.
+    The committed games row decides whether the deadline is still current.
+    """
+
+    game_id: str
+    due_at: datetime
 
 
 @dataclass

@@ -12,11 +12,18 @@ import json
 import logging
 import sqlite3
 import threading
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .base import Storage, StorageUnavailable, WriteConflict
-from .records import ChatLine, GameRecord, MoveRecord, PlayerRecord, TurnRecord
+from .records import (
+    ChatLine,
+    DueEntry,
+    GameRecord,
+    MoveRecord,
+    PlayerRecord,
+    TurnRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +51,17 @@ CREATE TABLE IF NOT EXISTS open_games (
     game_id TEXT NOT NULL UNIQUE,
     PRIMARY KEY (ruleset, position)
 );
+CREATE TABLE IF NOT EXISTS match_queue (
+    match_key TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    game_id TEXT NOT NULL,
+    PRIMARY KEY (match_key, created_us, game_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS due_games (
+    due_us INTEGER NOT NULL,
+    game_id TEXT NOT NULL,
+    PRIMARY KEY (due_us, game_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS moves (
     game_id TEXT NOT NULL,
     turn INTEGER NOT NULL,
@@ -75,11 +93,50 @@ CREATE TABLE IF NOT EXISTS chat_client_ids (
     seq INTEGER NOT NULL,
     PRIMARY KEY (game_id, player_id, client_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox_games (
+    game_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox_cursors (
+    game_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rate_limits (
+    key TEXT PRIMARY KEY,
+    window_start INTEGER NOT NULL,
+    count INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+# One statement that counts a request or rejects it, so that concurrent
+# workers never pass more than the limit. A row from an earlier window starts
+# over at 1. A request stamped with an earlier window than the row's (a host
+# whose clock lags) counts in the row's window.
+HIT_RATE_LIMIT = """
+INSERT INTO rate_limits (key, window_start, count) VALUES (?, ?, 1)
+ON CONFLICT (key) DO UPDATE SET
+    count = CASE WHEN excluded.window_start > rate_limits.window_start
+        THEN 1 ELSE rate_limits.count + 1 END,
+    window_start = MAX(rate_limits.window_start, excluded.window_start)
+WHERE excluded.window_start > rate_limits.window_start OR rate_limits.count < ?
+RETURNING count
 """
 
 
 def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch_us(moment: datetime) -> int:
+    """Return an aware datetime as whole microseconds since the Unix epoch."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _from_epoch_us(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
 
 
 class SQLiteStorage(Storage):
@@ -201,6 +258,19 @@ class SQLiteStorage(Storage):
                 f"Game {game.id} is no longer at version {expected_version}."
             )
 
+    def get_game_versions(self, game_ids: list[str]) -> dict[str, int]:
+        versions = {}
+        # SQLite allows at most 999 parameters per statement before 3.32.
+        for start in range(0, len(game_ids), 500):
+            chunk = game_ids[start : start + 500]
+            placeholders = ", ".join("?" * len(chunk))
+            rows = self._fetchall(
+                f"SELECT id, version FROM games WHERE id IN ({placeholders})",
+                tuple(chunk),
+            )
+            versions.update(rows)
+        return versions
+
     def add_player_game(self, player_id: str, game_id: str) -> None:
         self._execute(
             "INSERT OR IGNORE INTO player_games (player_id, game_id) VALUES (?, ?)",
@@ -235,6 +305,54 @@ class SQLiteStorage(Storage):
             (ruleset, limit),
         )
         return [row[0] for row in rows]
+
+    # -- matchmaking queue -----------------------------------------------
+
+    def add_match_game(self, match_key: str, game_id: str, created_at) -> None:
+        self._execute(
+            "INSERT OR IGNORE INTO match_queue (match_key, created_us, game_id) "
+            "VALUES (?, ?, ?)",
+            (match_key, _epoch_us(created_at), game_id),
+        )
+
+    def remove_match_game(self, match_key: str, game_id: str, created_at) -> None:
+        self._execute(
+            "DELETE FROM match_queue "
+            "WHERE match_key = ? AND created_us = ? AND game_id = ?",
+            (match_key, _epoch_us(created_at), game_id),
+        )
+
+    def list_match_game_ids(self, match_key: str, limit: int) -> list[str]:
+        rows = self._fetchall(
+            "SELECT game_id FROM match_queue WHERE match_key = ? "
+            "ORDER BY created_us, game_id LIMIT ?",
+            (match_key, limit),
+        )
+        return [row[0] for row in rows]
+
+    # -- due index -------------------------------------------------------
+
+    def add_due(self, game_id: str, due_at) -> None:
+        self._execute(
+            "INSERT OR IGNORE INTO due_games (due_us, game_id) VALUES (?, ?)",
+            (_epoch_us(due_at), game_id),
+        )
+
+    def list_due(self, until, limit: int) -> list[DueEntry]:
+        # The primary key orders the table by due time, so this reads only
+        # the entries it returns.
+        rows = self._fetchall(
+            "SELECT due_us, game_id FROM due_games WHERE due_us <= ? "
+            "ORDER BY due_us, game_id LIMIT ?",
+            (_epoch_us(until), limit),
+        )
+        return [DueEntry(game_id, _from_epoch_us(due_us)) for due_us, game_id in rows]
+
+    def remove_due(self, game_id: str, due_at) -> None:
+        self._execute(
+            "DELETE FROM due_games WHERE due_us = ? AND game_id = ?",
+            (_epoch_us(due_at), game_id),
+        )
 
     # -- moves -----------------------------------------------------------
 
@@ -301,19 +419,21 @@ class SQLiteStorage(Storage):
     # -- chat ------------------------------------------------------------
 
     def put_chat_line(self, line: ChatLine) -> None:
-        self._execute(
-            "INSERT OR REPLACE INTO chat "
-            "(game_id, seq, player_id, text, sent_at, client_id) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                line.game_id,
-                line.seq,
-                line.player_id,
-                line.text,
-                line.sent_at.isoformat(),
-                line.client_id,
-            ),
-        )
+        self._execute(INSERT_CHAT_LINE, _chat_row(line))
+
+    def put_chat_lines(self, lines: list[ChatLine]) -> None:
+        # One transaction for the whole list, because a commit per line costs
+        # a write to the WAL each.
+        rows = [_chat_row(line) for line in lines]
+        with self._errors():
+            conn = self._conn()
+            conn.execute("BEGIN")
+            try:
+                conn.executemany(INSERT_CHAT_LINE, rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def get_chat_line(self, game_id: str, seq: int) -> ChatLine | None:
         row = self._fetchone(
@@ -354,6 +474,52 @@ class SQLiteStorage(Storage):
         )
         return None if row is None else row[0]
 
+    # -- rate limits -----------------------------------------------------
+
+    def hit_rate_limit(
+        self, key: str, window_start: int, window_seconds: int, limit: int
+    ) -> int | None:
+        if limit < 1:
+            return None
+        rows = self._fetchall(HIT_RATE_LIMIT, (key, window_start, limit))
+        return rows[0][0] if rows else None
+
+    # -- webhook outbox --------------------------------------------------
+
+    def add_outbox_game(self, game_id: str, version: int) -> None:
+        self._execute(
+            "INSERT INTO outbox_games (game_id, version) VALUES (?, ?) "
+            "ON CONFLICT (game_id) DO UPDATE "
+            "SET version = MAX(outbox_games.version, excluded.version)",
+            (game_id, version),
+        )
+
+    def remove_outbox_game(self, game_id: str, version: int) -> None:
+        self._execute(
+            "DELETE FROM outbox_games WHERE game_id = ? AND version <= ?",
+            (game_id, version),
+        )
+
+    def list_outbox_game_ids(self, limit: int) -> list[str]:
+        rows = self._fetchall(
+            "SELECT game_id FROM outbox_games ORDER BY version LIMIT ?", (limit,)
+        )
+        return [row[0] for row in rows]
+
+    def get_outbox_cursor(self, game_id: str) -> int:
+        row = self._fetchone(
+            "SELECT version FROM outbox_cursors WHERE game_id = ?", (game_id,)
+        )
+        return 0 if row is None else row[0]
+
+    def set_outbox_cursor(self, game_id: str, version: int) -> None:
+        self._execute(
+            "INSERT INTO outbox_cursors (game_id, version) VALUES (?, ?) "
+            "ON CONFLICT (game_id) DO UPDATE "
+            "SET version = MAX(outbox_cursors.version, excluded.version)",
+            (game_id, version),
+        )
+
 
 class _TranslateErrors:
     """Turn sqlite3's operational errors into StorageUnavailable."""
@@ -387,6 +553,23 @@ def _player(row) -> PlayerRecord | None:
 
 def _turn(game_id: str, number: int, doc: str) -> TurnRecord:
     return TurnRecord.from_dict(game_id, {**json.loads(doc), "number": number})
+
+
+INSERT_CHAT_LINE = (
+    "INSERT OR REPLACE INTO chat (game_id, seq, player_id, text, sent_at, client_id) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def _chat_row(line: ChatLine) -> tuple:
+    return (
+        line.game_id,
+        line.seq,
+        line.player_id,
+        line.text,
+        line.sent_at.isoformat(),
+        line.client_id,
+    )
 
 
 def _chat_line(game_id: str, row) -> ChatLine:

@@ -33,8 +33,13 @@ def pair_id(pair: tuple[str, str]) -> str:
 def server(request, tmp_path_factory):
     """A gunicorn server with several workers on one backend pair, for the session."""
     storage_name, lock_name = request.param
+    # Rate limits stay on, but above what tests that post a hundred chat
+    # lines in a row need; tests/security checks the limits themselves.
     live = LiveServer(
-        storage_name, lock_name, tmp_path_factory.mktemp(pair_id(request.param))
+        storage_name,
+        lock_name,
+        tmp_path_factory.mktemp(pair_id(request.param)),
+        extra_env={"LOCKSTEP_RATE_CHAT": "600/10s", "LOCKSTEP_RATE_MOVES": "600/10s"},
     )
     live.start()
     yield live

@@ -59,10 +59,11 @@ class LiveServer:
         storage: str,
         locks: str,
         workdir: Path,
-        workers: int = 3,
-        threads: int = 8,
+        workers: int | None = 3,
+        threads: int | None = 8,
         extra_env: dict[str, str] | None = None,
     ):
+        # workers or threads None keeps the value of gameserver/gunicorn_conf.py.
         self.storage = storage
         self.locks = locks
         self.workdir = Path(workdir)
@@ -72,10 +73,12 @@ class LiveServer:
             **os.environ,
             **backend_env(storage, locks, self.workdir),
             "LOCKSTEP_BIND": f"127.0.0.1:{self.port}",
-            "LOCKSTEP_WORKERS": str(workers),
-            "LOCKSTEP_THREADS": str(threads),
-            **(extra_env or {}),
         }
+        if workers is not None:
+            self.env["LOCKSTEP_WORKERS"] = str(workers)
+        if threads is not None:
+            self.env["LOCKSTEP_THREADS"] = str(threads)
+        self.env.update(extra_env or {})
         self.log_path = self.workdir / "gunicorn.log"
         self.process: subprocess.Popen | None = None
 

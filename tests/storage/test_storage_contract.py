@@ -406,6 +406,28 @@ def test_chat_list_newest_first_across_bucket_boundary(storage):
     assert seqs(10001, 10000, 100) == []
 
 
+def test_chat_put_lines_in_bulk(storage):
+    game_id = new_id()
+    other_game_id = new_id()
+    lines = [make_line(game_id, seq) for seq in range(9950, 10031)]
+    lines.append(make_line(other_game_id, 1, client_id=None))
+    storage.put_chat_lines(lines)
+
+    stored = storage.list_chat(game_id, 1, 20000, 100, newest_first=False)
+    assert stored == lines[:-1]
+    assert storage.get_chat_line(other_game_id, 1) == lines[-1]
+
+
+def test_chat_put_lines_again_is_harmless(storage):
+    game_id = new_id()
+    lines = [make_line(game_id, seq) for seq in range(1, 6)]
+    storage.put_chat_lines(lines)
+
+    storage.put_chat_lines(lines)
+
+    assert storage.list_chat(game_id, 1, 10, 100, newest_first=False) == lines
+
+
 def test_chat_client_ids(storage):
     game_id = new_id()
     storage.put_chat_client_id(game_id, "p1", "c1", 4)

@@ -10,6 +10,7 @@ anything, so two workers never do the same work twice.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -39,6 +40,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, interval: float, **options):
+        # With PROMETHEUS_MULTIPROC_DIR shared with gunicorn on this host, the
+        # worker's metrics (deadline resolutions, webhook deliveries) appear
+        # in the server's GET /metrics. prometheus_client writes its files
+        # there as soon as a task module defines its metrics.
+        metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if metrics_dir:
+            os.makedirs(metrics_dir, exist_ok=True)
         tasks = [(path, import_string(path)) for path in settings.LOCKSTEP_WORKER_TASKS]
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
