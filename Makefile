@@ -14,7 +14,6 @@ BENCH_ARGS ?=
 help:
 	@echo "make run            serve the API on 127.0.0.1:8000 (SQLite + file locks by default)"
 	@echo "                    with one background worker (turn deadlines)"
-	@echo "make worker         run only the background worker"
 	@echo "make worker         run the background worker alone (turn deadlines, webhooks)"
 	@echo "make demo           play two simulated phones against SERVER=$(SERVER)"
 	@echo "make test           start ZooKeeper and Cassandra if needed, run the whole suite"
@@ -38,9 +37,6 @@ run: venv
 	@if [ "$${LOCKSTEP_STORAGE:-sqlite}" = "cassandra" ]; then $(PY) manage.py apply_schema; fi
 	$(PY) manage.py check
 	PY=$(PY) exec bash scripts/run.sh
-
-worker: venv
-	$(PY) manage.py run_worker
 
 worker: venv
 	exec $(PY) manage.py run_worker
