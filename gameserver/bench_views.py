@@ -1,7 +1,7 @@
 """Endpoints served only with LOCKSTEP_BENCH_ENDPOINTS=1, for `make bench`.
 
 `GET /bench/empty` goes through the same gunicorn, middleware and DRF view
-machinery as the API, but authenticates nobody, reads no storage and returns
+machinery as the API, but skips authentication, reads no storage and returns
 `{}`. Its throughput is the ceiling that the cost of a poll is measured
 against.
 """

@@ -3,11 +3,12 @@
     python -m ios_client_stub load --server URL --phones N --games G --duration S
 
 Each of the G lockstep games seats two of the N phones. Every phone polls
-its game every `poll_interval` seconds with If-None-Match, submits a move
-once a poll shows that its move is needed (after a think time, none by
-default), reads the chat lines that a new game view announces, and posts a
-chat line now and then. All phones share one asyncio event loop, and each
-has its own aiohttp session with one keep-alive connection, as a phone has.
+its game every `poll_interval` seconds with If-None-Match. Once a poll
+shows that its move is needed, it submits one, after a think time (none by
+default). It reads the chat lines that a new game view announces, and
+posts a chat line now and then. All phones share one asyncio event loop,
+and each has its own aiohttp session with one keep-alive connection, as a
+phone has.
 
 Setting up (registering the players, creating and joining the games) is
 not measured. While the phones run, a progress line is printed every few
@@ -54,7 +55,7 @@ class LoadSetupError(Exception):
 
 @dataclass
 class LoadConfig:
-    """What to run. Times are in seconds.
+    """Settings of one load run, with times in seconds.
 
     `think` is the mean of a phone's delay between seeing its move needed and
     sending it, drawn uniformly from 0 to twice the mean. `chat_every` is the
@@ -303,11 +304,11 @@ async def set_up_games(config: LoadConfig) -> list[tuple[dict, str]]:
 
 
 async def print_progress(recorder: Recorder, config: LoadConfig, out) -> None:
-    shown = 0
+    printed = 0
     while True:
         await asyncio.sleep(config.progress_every)
-        fresh = recorder.samples[shown:]
-        shown += len(fresh)
+        fresh = recorder.samples[printed:]
+        printed += len(fresh)
         elapsed = time.monotonic() - recorder.started
         latencies = [sample.seconds for sample in fresh]
         errors = sum(1 for sample in recorder.samples if not sample.ok)
