@@ -97,8 +97,8 @@ def write_row(row: TurnRecord | ChatLine) -> None:
 def set_last_turn(game: GameRecord, turn: TurnRecord) -> None:
     """Make `turn` the game's newest resolved turn, to be committed with it.
 
-    The turn it replaces was committed earlier; its row is written now, so
-    that every turn but the newest is in its row before this commit.
+    The turn it replaces was committed earlier. Its row is written now, so
+    every turn except the newest is in its own row before this commit.
     """
     if game.last_turn is not None:
         write_row(game.last_turn)
@@ -121,7 +121,7 @@ def commit_game(lock: LockBase, game: GameRecord) -> None:
     ZooKeeper session) abandons the change before anything is committed.
     The conditional write catches a loss that is not yet known. After the
     commit, the new turn and chat rows are written; if that fails the
-    change stands, because readers take the newest turn and line from the
+    change is kept, because readers take the newest turn and line from the
     games row and the next writer writes their rows.
     """
     expected = game.version

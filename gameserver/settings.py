@@ -77,7 +77,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = LOCKSTEP_MAX_BODY_BYTES
 LOCKSTEP_STORAGE_BACKEND, LOCKSTEP_STORAGE_OPTIONS = storage_settings(BASE_DIR)
 LOCKSTEP_LOCK_BACKEND, LOCKSTEP_LOCK_OPTIONS = lock_settings(BASE_DIR)
 
-# Seconds a client is told to wait (Retry-After) after a 503.
+# Seconds sent in Retry-After with a 503.
 LOCKSTEP_RETRY_AFTER = int(env_float("LOCKSTEP_RETRY_AFTER", 1, 1, 3600))
 
 # Serve GET /bench/empty, a DRF endpoint that reads nothing, which `make bench`

@@ -31,7 +31,7 @@ class GameRecord:
     here was left behind by an abandoned write and must not be shown.
     `resolved_turns` is the number of the last resolved turn and `chat_seq`
     the seq of the last chat line; rows beyond either are not yet committed.
-    `extra` holds optional fields (deadlines, invites, rematch) so that new
+    `extra` contains optional fields (deadlines, invites, rematch) so that new
     features need no schema change.
 
     `last_turn` and `last_chat` carry the most recently committed resolved
@@ -142,7 +142,7 @@ class MoveRecord:
     """A sealed move for a turn that has not resolved yet.
 
     Stored under its own `write_id`, so a move row is never overwritten:
-    the committed game's `pending` map says which write is the player's
+    the committed game's `pending` map names which write is the player's
     current move, and rows of abandoned writes are simply never read.
     """
 

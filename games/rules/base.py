@@ -34,7 +34,7 @@ class InvalidOptions(ValueError):
 
 
 class InvalidMove(ValueError):
-    """Raised by `Ruleset.check_move` with a sentence that says what is wrong."""
+    """Raised by `Ruleset.check_move` with a sentence that names the problem."""
 
     def __init__(self, reason: str, details: dict | None = None):
         super().__init__(reason)
