@@ -99,8 +99,12 @@ LOCKSTEP_RATE_CHAT = env_rate("LOCKSTEP_RATE_CHAT", "60/10s")
 LOCKSTEP_WORKER_TASKS: list[str] = [
     "games.deadlines.resolve_due_games",
     "games.webhooks.deliver_webhooks",
+    "locking.sweep_idle_locks",
 ]
 LOCKSTEP_WORKER_INTERVAL = env_float("LOCKSTEP_WORKER_INTERVAL", 1.0, 0.05, 60)
+# How often the worker deletes empty lock znodes that a crashed or expired
+# holder left, and how old they must be.
+LOCKSTEP_LOCK_SWEEP_SECONDS = env_float("LOCKSTEP_LOCK_SWEEP_SECONDS", 60, 1, 86400)
 
 # Requests that wait for a change (?wait=S) each occupy a gunicorn thread.
 # LOCKSTEP_THREADS is the threads per worker, and gunicorn_conf.py reads it

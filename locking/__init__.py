@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -30,6 +31,7 @@ __all__ = [
     "LockUnavailable",
     "get_lock_backend",
     "reset_lock_backend",
+    "sweep_idle_locks",
 ]
 
 _guard = threading.Lock()
@@ -63,3 +65,23 @@ def reset_lock_backend() -> None:
 def Lock(name: str) -> LockBase:  # noqa: N802 - reads like the class it returns
     """Return a new lock for `name` from the configured backend."""
     return get_lock_backend().lock(name)
+
+
+_last_sweep: float | None = None
+
+
+def sweep_idle_locks() -> int:
+    """Worker task: delete what crashed lock holders left behind.
+
+    It runs every LOCKSTEP_LOCK_SWEEP_SECONDS and deletes leftovers at least
+    that old. It returns 0 even after deleting, so the worker still sleeps
+    between rounds.
+    """
+    global _last_sweep
+    period = settings.LOCKSTEP_LOCK_SWEEP_SECONDS
+    now = time.monotonic()
+    if _last_sweep is not None and now - _last_sweep < period:
+        return 0
+    _last_sweep = now
+    get_lock_backend().sweep(period)
+    return 0

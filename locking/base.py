@@ -97,3 +97,11 @@ class LockBackend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to close by default
         """Release connections held by this backend."""
+
+    def sweep(self, min_age: float) -> int:
+        """Delete what locks no one has used for `min_age` seconds left behind.
+
+        Return how many items were deleted. The default has nothing to
+        delete; the worker calls this now and then.
+        """
+        return 0

@@ -202,6 +202,10 @@ class _LockHolder(threading.Thread):
             else:
                 self._release_requested.wait()
             self._release()
+        # Whoever leaves the queue last deletes the lock znode, whether it
+        # held the lock or gave up waiting: a waiter that times out after the
+        # holder's delete found it queued would otherwise leave it behind.
+        self._delete_if_empty()
         self.released.set()
 
     def abandon(self) -> bool:
@@ -261,14 +265,18 @@ class _LockHolder(threading.Thread):
             )
             return
 
+    def _delete_if_empty(self) -> None:
         try:
             self._client.delete(self._path)
         except (NotEmptyError, NoNodeError):
-            # Another contender is queued, or another release deleted it.
+            # Another contender is queued, or another process deleted it.
+            pass
+        except ConnectionClosedError:
+            # The backend was closed; the worker's sweep deletes the znode.
             pass
         except KazooException as exc:
-            # NOTE: the empty znode then stays until the next release of this
-            # lock deletes it.
+            # The empty znode stays until another contender leaves it or the
+            # worker's sweep (ZooKeeperLockBackend.sweep) deletes it.
             logger.warning("Failed to delete empty lock znode %s: %r", self._path, exc)
 
 
@@ -460,6 +468,47 @@ class ZooKeeperLockBackend(LockBackend):
             connection.closing = True
             connection.client.stop()
             connection.client.close()
+
+    def sweep(self, min_age: float) -> int:
+        """Delete lock znodes under the root that have no contenders and were
+        created at least `min_age` seconds ago.
+
+        The last contender to leave a lock deletes its znode, but a process
+        killed while queued, or one whose session expired while it was
+        paused, leaves an empty znode. Deleting one is safe at any time: a
+        contender that finds it gone before joining the queue creates it
+        again (see `_LockHolder._acquire`).
+        """
+        connection = self._connect(time.monotonic() + self.connect_timeout)
+        client = connection.client
+        # Async calls with a timeout, because a sync call blocks for as long
+        # as the connection is down, and the worker has other tasks to run.
+        wait = self.connect_timeout
+        try:
+            try:
+                names = client.get_children_async(self.root).get(timeout=wait)
+            except NoNodeError:
+                return 0
+            # ZooKeeper stamps ctime in milliseconds of the server's clock.
+            cutoff_ms = (time.time() - min_age) * 1000
+            deleted = 0
+            for name in names:
+                path = f"{self.root}/{name}"
+                stat = client.exists_async(path).get(timeout=wait)
+                if stat is None or stat.numChildren or stat.ctime > cutoff_ms:
+                    continue
+                try:
+                    client.delete_async(path).get(timeout=wait)
+                except (NotEmptyError, NoNodeError):
+                    continue
+                deleted += 1
+        except (KazooException, KazooTimeoutError) as exc:
+            raise LockUnavailable(
+                f"Failed to sweep {self.root} on ZooKeeper at {self.hosts}: {exc!r}"
+            ) from exc
+        if deleted:
+            logger.info("Deleted %d empty lock znodes under %s", deleted, self.root)
+        return deleted
 
     def _connect(self, limit: float) -> _Connection:
         """Return the connection, waiting for it until `limit` (time.monotonic()).

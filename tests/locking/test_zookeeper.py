@@ -257,3 +257,85 @@ def test_dropped_connection_ends_waiting_acquire(make_backend, zk_proxy):
     cutter.join()
     assert elapsed < 0.5 + MARGIN
     holder.release()
+
+
+def leave_empty_lock_znode(zk_root: str, name: str) -> str:
+    """Queue a contender on a session of its own, then end that session.
+
+    This is what a process killed while it waited leaves: the server deletes
+    the contender node with the session, and the lock znode stays empty.
+    """
+    path = znode_path(zk_root, name)
+    doomed = KazooClient(hosts=ZOOKEEPER_HOSTS)
+    doomed.start(timeout=10)
+    try:
+        doomed.create(f"{path}/contender-", ephemeral=True, sequence=True, makepath=True)
+    finally:
+        doomed.stop()
+        doomed.close()
+    return path
+
+
+def test_sweep_deletes_only_old_empty_lock_znodes(make_backend, zk_client, zk_root):
+    backend = make_backend()
+    old_empty = leave_empty_lock_znode(zk_root, "game/crashed")
+    held = backend.lock("game/busy")
+    assert held.acquire(timeout=5)
+    try:
+        assert zk_client.get_children(old_empty) == []
+
+        # Nothing is old enough yet.
+        assert backend.sweep(min_age=3600) == 0
+        assert zk_client.exists(old_empty) is not None
+
+        time.sleep(0.05)
+        assert backend.sweep(min_age=0) == 1
+        assert zk_client.exists(old_empty) is None
+        # The held lock keeps its znode and its contender.
+        assert len(zk_client.get_children(held.path)) == 1
+        held.check_held()
+    finally:
+        held.release()
+    assert zk_client.get_children(zk_root) == []
+
+
+def test_sweep_without_root_deletes_nothing(make_backend):
+    backend = make_backend(root="/lockstep-test-never-created")
+    assert backend.sweep(min_age=0) == 0
+
+
+def test_sweep_cleans_up_after_a_holder_that_left_last(
+    make_backend, zk_client, zk_root
+):
+    # A holder whose session ends while a waiter is queued behind it. The
+    # waiter gives up first; the server then deletes the holder's node with
+    # its session, and no process is left to delete the lock znode.
+    backend = make_backend()
+    path = znode_path(zk_root, NAME)
+    foreign = KazooClient(hosts=ZOOKEEPER_HOSTS)
+    foreign.start(timeout=10)
+    try:
+        assert foreign.Lock(path).acquire(timeout=5)
+        lock = backend.lock(NAME)
+        outcome: list[bool] = []
+        thread = threading.Thread(target=lambda: outcome.append(lock.acquire(1.0)))
+        thread.start()
+        wait_until(
+            lambda: len(zk_client.get_children(path)) == 2,
+            5,
+            "the waiter queues behind the foreign holder",
+        )
+        thread.join(timeout=10)
+        assert outcome == [False]
+        wait_until(
+            lambda: len(zk_client.get_children(path)) == 1,
+            5,
+            "the waiter leaves the queue",
+        )
+    finally:
+        foreign.stop()
+        foreign.close()
+
+    assert zk_client.get_children(path) == []
+    assert backend.sweep(min_age=0) == 1
+    assert zk_client.get_children(zk_root) == []
