@@ -170,13 +170,10 @@ def test_zookeeper_hung_then_resumed(
 # -- Cassandra ---------------------------------------------------------------------
 
 
-# NOTE: one run found acknowledged writes gone after the restart (phones got
-# 403 in a game they had joined with 200). The suspected cause is the test
-# server's commitlog_sync: periodic (10 s) on one node with replication
-# factor 1, which lets a killed process lose acknowledged writes. Until
-# that is confirmed and the test server syncs in batch mode, a failure here
-# is reported without failing the suite.
-@pytest.mark.xfail(strict=False, reason="acknowledged writes may be lost on kill")
+# A killed Cassandra keeps every acknowledged write only because the test
+# server syncs its commit log before acknowledging (commitlog_sync: batch in
+# services/cassandra/cassandra.yaml). Under periodic sync this test found
+# acknowledged joins gone after the restart.
 def test_cassandra_killed_and_restarted(
     distributed_pair, fault_server_factory, private_services
 ):
