@@ -144,6 +144,14 @@ def to_api_error(exc: Exception) -> ApiError | None:
         )
     if isinstance(exc, StorageUnavailable):
         logger.error("Storage failure: %s", exc)
+        if exc.outcome_unknown:
+            # The one 503 after which the change may be visible: storage
+            # failed in the middle of the commit and could not be read back.
+            return Unavailable(
+                "Storage failed during the commit, so the change may or may not "
+                "have been applied. Read the game before sending it again.",
+                {"reason": "storage", "outcome": "unknown"},
+            )
         return Unavailable(
             "Storage is unavailable; nothing was written.", {"reason": "storage"}
         )
@@ -203,7 +211,9 @@ def json_error_response(error: ApiError) -> JsonResponse:
 
 def handler400(request, exception=None) -> JsonResponse:
     """Answer Django's own 400s (an unknown Host header) with the JSON error body."""
-    return json_error_response(InvalidRequest("The request is not valid for this server."))
+    return json_error_response(
+        InvalidRequest("The request is not valid for this server.")
+    )
 
 
 def handler404(request, exception=None) -> JsonResponse:

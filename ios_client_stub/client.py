@@ -9,7 +9,9 @@ idempotent, so they are retried after a timeout, a lost connection, a 503 or
 a 429. Creating a player or a game, and resigning, are retried only when the
 request provably had no effect: the connection was never opened, the server
 responded with 429, or it responded with 503 ``unavailable``, which the API
-defines as "nothing was written".
+defines as "nothing was written". The exception is a 503 whose details carry
+``"outcome": "unknown"``: storage failed in the middle of the commit, and the
+change may have been applied.
 """
 
 from __future__ import annotations
@@ -500,13 +502,15 @@ def is_retryable(error: Exception, *, idempotent: bool) -> bool:
     A request that is not idempotent is retried only when it provably had no
     effect: the connection was never opened, the server throttled it (429),
     or the server responded with 503 ``unavailable``, which means nothing was
-    written.
+    written unless its details carry ``"outcome": "unknown"``.
     """
     if isinstance(error, ApiError):
         if error.status == 429:
             return True
         if error.status == 503:
-            return idempotent or error.code == "unavailable"
+            # The one 503 after which the change may have been applied.
+            outcome_unknown = error.details.get("outcome") == "unknown"
+            return idempotent or (error.code == "unavailable" and not outcome_unknown)
         return False
     # ConnectTimeout is also a ConnectionError and a Timeout, so test it first.
     if isinstance(error, requests.ConnectTimeout):

@@ -40,7 +40,16 @@ class StorageError(Exception):
 
 
 class StorageUnavailable(StorageError):
-    """The backend could not be reached, or did not answer in time."""
+    """The backend could not be reached, or did not answer in time.
+
+    `outcome_unknown` is True when a write on the games row failed in a way
+    that leaves open whether it applied: it may be visible now or become
+    visible later. Otherwise nothing of the failed operation was written.
+    """
+
+    def __init__(self, message: str, outcome_unknown: bool = False):
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown
 
 
 class WriteConflict(StorageError):

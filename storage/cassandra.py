@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import zlib
 from collections import namedtuple
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import groupby
@@ -337,9 +339,31 @@ STATEMENTS = {
 # far above the limit exhausts them.
 RATE_LIMIT_MAX_TRIES = 12
 
+# Commit ids kept in a game's document (GameRecord.commit_ids). A write
+# whose outcome is unknown can be settled as long as fewer than this many
+# commits followed it.
+KEPT_COMMIT_IDS = 32
+
 # Seconds a rate-limit row lives beyond its window, to cover clock skew
 # between the app hosts.
 RATE_LIMIT_TTL_MARGIN = 60
+
+
+@contextmanager
+def _new_commit_id(game: GameRecord) -> Iterator[str]:
+    """Append a new random id for the commit of `game.version` to the game.
+
+    The id is removed again if the block raises, so that a game whose write
+    failed keeps the history of what was committed.
+    """
+    previous = game.commit_ids
+    commit_id = secrets.token_hex(8)
+    game.commit_ids = [*previous[-(KEPT_COMMIT_IDS - 1) :], commit_id]
+    try:
+        yield commit_id
+    except BaseException:
+        game.commit_ids = previous
+        raise
 
 
 def _dumps(value) -> str:
@@ -643,17 +667,18 @@ class CassandraStorage(Storage):
     # -- games -----------------------------------------------------------
 
     def insert_game(self, game: GameRecord) -> None:
-        doc = _dumps(game.document())
-        statement = self._bind_conditional(
-            "insert_game", (game.id, game.status, game.version, doc)
-        )
-        try:
-            result = self._run(statement)
-        except UNAVAILABLE_ERRORS + (ErrorMessage,) as exc:
-            self._settle_unknown_write(game, doc, None, exc)
-            return
-        if not result.was_applied:
-            raise WriteConflict(f"Game {game.id} already exists.")
+        with _new_commit_id(game) as commit_id:
+            doc = _dumps(game.document())
+            statement = self._bind_conditional(
+                "insert_game", (game.id, game.status, game.version, doc)
+            )
+            try:
+                result = self._run(statement)
+            except UNAVAILABLE_ERRORS + (ErrorMessage,) as exc:
+                self._settle_unknown_write(game, commit_id, None, exc)
+                return
+            if not result.was_applied:
+                raise WriteConflict(f"Game {game.id} already exists.")
 
     def get_game(self, game_id: str) -> GameRecord | None:
         row = self._execute("select_game", (game_id,), f"read game {game_id}").one()
@@ -686,29 +711,31 @@ class CassandraStorage(Storage):
         return versions
 
     def update_game(self, game: GameRecord, expected_version: int) -> None:
-        doc = _dumps(game.document())
-        statement = self._bind_conditional(
-            "update_game", (game.status, game.version, doc, game.id, expected_version)
-        )
-        try:
-            result = self._run(statement)
-        except UNAVAILABLE_ERRORS + (ErrorMessage,) as exc:
-            self._settle_unknown_write(game, doc, expected_version, exc)
-            return
-        if result.was_applied:
-            return
-        # A failed condition returns the current version, or no version
-        # when the row does not exist.
-        stored_version = getattr(result.one(), "version", None)
-        raise WriteConflict(
-            f"Game {game.id} is no longer at version {expected_version}: "
-            f"it is at version {stored_version}."
-        )
+        with _new_commit_id(game) as commit_id:
+            doc = _dumps(game.document())
+            statement = self._bind_conditional(
+                "update_game",
+                (game.status, game.version, doc, game.id, expected_version),
+            )
+            try:
+                result = self._run(statement)
+            except UNAVAILABLE_ERRORS + (ErrorMessage,) as exc:
+                self._settle_unknown_write(game, commit_id, expected_version, exc)
+                return
+            if result.was_applied:
+                return
+            # A failed condition returns the current version, or no version
+            # when the row does not exist.
+            stored_version = getattr(result.one(), "version", None)
+            raise WriteConflict(
+                f"Game {game.id} is no longer at version {expected_version}: "
+                f"it is at version {stored_version}."
+            )
 
     def _settle_unknown_write(
         self,
         game: GameRecord,
-        doc: str,
+        commit_id: str,
         expected_version: int | None,
         exc: BaseException,
     ) -> None:
@@ -723,19 +750,21 @@ class CassandraStorage(Storage):
 
         Reading the row back at SERIAL consistency runs a Paxos round of its
         own, which completes an accepted proposal or makes sure it can no
-        longer be accepted. So what the read returns is final:
+        longer be accepted. So what the read returns is final. The write
+        applied if and only if its `commit_id` is in the commit ids of the
+        stored document at the position of this write's version:
 
-        - the row contains this write's version and document: it applied,
-          so return as if the write had succeeded;
-        - the row is missing or still at `expected_version`: nothing
-          applied, so raise StorageUnavailable, and the caller may retry;
-        - another writer's version up to this write's: raise WriteConflict;
-        - a later version: this write may have applied before another
-          writer moved on, so raise StorageUnavailable.
+        - it is: return as if the write had succeeded, even when later
+          writers have committed on top of it;
+        - the stored history reaches back to this write's version without
+          it, or the row is missing: nothing applied, so raise WriteConflict
+          when another writer committed that version, else
+          StorageUnavailable, and the caller may retry;
+        - more than KEPT_COMMIT_IDS commits followed, or the read fails too:
+          raise StorageUnavailable with `outcome_unknown` set.
 
         Replaying the write instead would need the lock that the caller may
-        have lost. If the read fails too, raise StorageUnavailable, because
-        the write may or may not have applied.
+        have lost.
 
         NOTE: this relies on SERIAL reads being linearizable, which holds
         for Cassandra 5.0 but not for releases without the fix for
@@ -753,36 +782,56 @@ class CassandraStorage(Storage):
             game.version,
             exc,
         )
-        row = self._read_game_serial(
-            game.id, f"learn whether the {action} to version {game.version} applied"
-        )
-        if self._is_own_write(row, game, doc):
-            logger.warning(
-                "Conditional %s of game %s to version %s applied",
-                action,
-                game.id,
-                game.version,
-            )
-            return
-        if row is None and expected_version is not None:
-            raise WriteConflict(f"Game {game.id} does not exist.")
-        if row is None or row.version == expected_version:
+        purpose = f"learn whether the {action} to version {game.version} applied"
+        try:
+            row = self._read_game_serial(game.id, purpose)
+        except StorageUnavailable as read_error:
+            raise StorageUnavailable(
+                f"Cassandra at {self._address()} failed to {action} game {game.id} "
+                f"to version {game.version} and then to read it back, so whether "
+                f"the write applied is unknown ({exc!r})",
+                outcome_unknown=True,
+            ) from read_error
+        if row is None:
+            if expected_version is not None:
+                raise WriteConflict(f"Game {game.id} does not exist.")
             raise self._unavailable(
-                f"{action} game {game.id} to version {game.version} "
-                f"in time, and the write did not apply ({exc!r})",
+                f"insert game {game.id} in time, and the write did not apply ({exc!r})",
                 exc,
             )
-        if row.version <= game.version:
+
+        stored_ids = json.loads(row.doc).get("commit_ids", [])
+        # stored_ids[-1] is the commit of row.version, so this write's
+        # version sits `row.version - game.version` places before it.
+        index = len(stored_ids) - 1 - (row.version - game.version)
+        if row.version >= game.version and index >= 0:
+            if stored_ids[index] == commit_id:
+                logger.warning(
+                    "Conditional %s of game %s to version %s applied",
+                    action,
+                    game.id,
+                    game.version,
+                )
+                return
             raise WriteConflict(
-                f"Game {game.id} was committed by another writer at "
-                f"version {row.version}."
+                f"Game {game.id} was committed at version {game.version} by "
+                f"another writer."
             )
-        raise self._unavailable(
-            f"{action} game {game.id} to version {game.version} in time, and the "
-            f"game has since moved on to version {row.version}, so whether the "
-            f"write applied is unknown ({exc!r})",
-            exc,
+        if row.version < game.version:
+            # The version this write would have made was never committed.
+            raise self._unavailable(
+                f"{action} game {game.id} to version {game.version} in time, and "
+                f"the write did not apply ({exc!r})",
+                exc,
+            )
+        message = (
+            f"Cassandra at {self._address()} failed to {action} game {game.id} to "
+            f"version {game.version} in time, and the game has since moved on to "
+            f"version {row.version}, past the commit ids it keeps, so whether "
+            f"the write applied is unknown ({exc!r})"
         )
+        logger.error("%s", message)
+        raise StorageUnavailable(message, outcome_unknown=True)
 
     def _read_game_serial(self, game_id: str, purpose: str):
         return self._execute(
@@ -791,17 +840,6 @@ class CassandraStorage(Storage):
             f"read game {game_id} at serial consistency to {purpose}",
             serial=True,
         ).one()
-
-    @staticmethod
-    def _is_own_write(row, game: GameRecord, doc: str) -> bool:
-        # Documents carry updated_at to the microsecond, so two writers
-        # produce the same one only by committing the same change.
-        return (
-            row is not None
-            and row.version == game.version
-            and row.status == game.status
-            and row.doc == doc
-        )
 
     def add_player_game(self, player_id: str, game_id: str) -> None:
         self._execute(

@@ -63,6 +63,11 @@ class GameRecord:
     # Webhook events committed with the game and not yet known to be
     # delivered, oldest first (games/outbox.py).
     outbox: list[dict[str, JSON]] = field(default_factory=list)
+    # Ids of the most recent commits, oldest first, the last one being the
+    # commit of `version`. A backend whose conditional write can end with an
+    # unknown outcome appends one per commit, so that it can later tell
+    # whether its write is part of the history (storage/cassandra.py).
+    commit_ids: list[str] = field(default_factory=list)
     # Rows to write once the commit succeeds; never stored.
     unflushed: list[TurnRecord | ChatLine] = field(
         default_factory=list, repr=False, compare=False
@@ -104,6 +109,7 @@ class GameRecord:
             "last_turn": self.last_turn.to_dict() if self.last_turn else None,
             "last_chat": self.last_chat.to_dict() if self.last_chat else None,
             "outbox": self.outbox,
+            "commit_ids": self.commit_ids,
         }
 
     @classmethod
@@ -134,6 +140,7 @@ class GameRecord:
             if doc.get("last_chat")
             else None,
             outbox=doc.get("outbox", []),
+            commit_ids=doc.get("commit_ids", []),
         )
 
 

@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 
+from gameserver.errors import to_api_error
+from storage import StorageUnavailable
 from tests.api.support import expect_conflict, expect_error
 
 GAMES = "/api/v1/games"
@@ -175,3 +177,15 @@ def test_invalid_move_names_the_reason(api):
     message = response.json()["error"]["message"]
     assert "rock" in message
     assert "lizard" in message
+
+
+def test_unknown_commit_outcome_is_named_in_503():
+    unknown = to_api_error(StorageUnavailable("lost", outcome_unknown=True))
+    down = to_api_error(StorageUnavailable("down"))
+
+    assert unknown.status == 503
+    assert unknown.code == "unavailable"
+    assert unknown.details == {"reason": "storage", "outcome": "unknown"}
+    assert "may or may not have been applied" in unknown.message
+    assert down.details == {"reason": "storage"}
+    assert "nothing was written" in down.message

@@ -116,8 +116,11 @@ def test_parse_retry_after_past_date_is_zero():
     assert parse_retry_after(header, now=now) == 0.0
 
 
-def api_error(status, code=None):
-    return ApiError(status, code, "message")
+def api_error(status, code=None, details=None):
+    return ApiError(status, code, "message", details)
+
+
+OUTCOME_UNKNOWN = {"reason": "storage", "outcome": "unknown"}
 
 
 @pytest.mark.parametrize(
@@ -130,6 +133,8 @@ def api_error(status, code=None):
         (requests.ConnectTimeout(), False, True),
         (api_error(503, "unavailable"), True, True),
         (api_error(503, "unavailable"), False, True),
+        (api_error(503, "unavailable", OUTCOME_UNKNOWN), True, True),
+        (api_error(503, "unavailable", OUTCOME_UNKNOWN), False, False),
         (api_error(503), True, True),
         (api_error(503), False, False),
         (api_error(429, "rate_limited"), False, True),

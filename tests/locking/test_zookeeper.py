@@ -269,7 +269,9 @@ def leave_empty_lock_znode(zk_root: str, name: str) -> str:
     doomed = KazooClient(hosts=ZOOKEEPER_HOSTS)
     doomed.start(timeout=10)
     try:
-        doomed.create(f"{path}/contender-", ephemeral=True, sequence=True, makepath=True)
+        doomed.create(
+            f"{path}/contender-", ephemeral=True, sequence=True, makepath=True
+        )
     finally:
         doomed.stop()
         doomed.close()

@@ -18,7 +18,7 @@ from cassandra.policies import RetryPolicy
 from cassandra.protocol import ErrorMessage
 
 from storage.base import StorageError, StorageUnavailable, WriteConflict
-from storage.cassandra import CAS_WRITE_UNKNOWN, CassandraStorage
+from storage.cassandra import CAS_WRITE_UNKNOWN, KEPT_COMMIT_IDS, CassandraStorage
 
 from .backends import CASSANDRA_HOST, CASSANDRA_PORT, unique_keyspace
 from .factories import make_game, make_line, make_turn, new_id, next_version
@@ -297,10 +297,13 @@ def test_update_timeout_other_writer_conflicts(cassandra_storage, monkeypatch):
 def test_update_timeout_then_game_moved_on(cassandra_storage, monkeypatch):
     game = inserted_game(cassandra_storage)
     ours = next_version(game, status="ours")
-    later = next_version(ours, status="later")
+    later = []
 
     def commit_later():
-        cassandra_storage.update_game(later, expected_version=2)
+        # Another writer reads the applied write and commits on top of it.
+        stored = cassandra_storage.get_game(game.id)
+        later.append(next_version(stored, status="later"))
+        cassandra_storage.update_game(later[0], expected_version=2)
 
     FaultyDriver(
         cassandra_storage,
@@ -310,10 +313,61 @@ def test_update_timeout_then_game_moved_on(cassandra_storage, monkeypatch):
         before_failure=commit_later,
     )
 
-    with pytest.raises(StorageUnavailable, match="moved on to version 3"):
+    cassandra_storage.update_game(ours, expected_version=1)
+
+    assert cassandra_storage.get_game(game.id) == later[0]
+
+
+def test_update_timeout_not_applied_then_moved_on(cassandra_storage, monkeypatch):
+    game = inserted_game(cassandra_storage)
+    theirs = next_version(game, status="theirs")
+
+    def commit_two_others():
+        cassandra_storage.update_game(theirs, expected_version=1)
+        cassandra_storage.update_game(next_version(theirs), expected_version=2)
+
+    FaultyDriver(
+        cassandra_storage,
+        monkeypatch,
+        cas_timeout(),
+        apply_first=False,
+        before_failure=commit_two_others,
+    )
+    ours = next_version(game, status="ours")
+
+    with pytest.raises(WriteConflict, match="version 2 by another writer"):
         cassandra_storage.update_game(ours, expected_version=1)
 
-    assert cassandra_storage.get_game(game.id) == later
+    assert ours.commit_ids == game.commit_ids
+    assert cassandra_storage.get_game(game.id).version == 3
+
+
+def test_update_timeout_then_history_too_long(cassandra_storage, monkeypatch):
+    game = inserted_game(cassandra_storage)
+    ours = next_version(game, status="ours")
+
+    def commit_many_later():
+        stored = cassandra_storage.get_game(game.id)
+        for _ in range(KEPT_COMMIT_IDS):
+            stored_next = next_version(stored)
+            cassandra_storage.update_game(stored_next, expected_version=stored.version)
+            stored = stored_next
+
+    FaultyDriver(
+        cassandra_storage,
+        monkeypatch,
+        cas_timeout(),
+        apply_first=True,
+        before_failure=commit_many_later,
+    )
+
+    with pytest.raises(StorageUnavailable, match="unknown") as raised:
+        cassandra_storage.update_game(ours, expected_version=1)
+
+    assert raised.value.outcome_unknown is True
+    stored = cassandra_storage.get_game(game.id)
+    assert stored.version == 2 + KEPT_COMMIT_IDS
+    assert len(stored.commit_ids) == KEPT_COMMIT_IDS
 
 
 def test_update_timeout_and_failed_read_back(cassandra_storage, monkeypatch):
@@ -326,8 +380,10 @@ def test_update_timeout_and_failed_read_back(cassandra_storage, monkeypatch):
         fail_serial_reads=True,
     )
 
-    with pytest.raises(StorageUnavailable, match="serial consistency"):
+    with pytest.raises(StorageUnavailable, match="read it back") as raised:
         cassandra_storage.update_game(next_version(game), expected_version=1)
+
+    assert raised.value.outcome_unknown is True
 
 
 def test_update_other_server_error_propagates(cassandra_storage, monkeypatch):
