@@ -99,9 +99,9 @@ class LockBackend(ABC):
         """Release connections held by this backend."""
 
     def sweep(self, min_age: float) -> int:
-        """Delete what locks no one has used for `min_age` seconds left behind.
+        """Delete leftovers of locks that no process has used for `min_age` seconds.
 
-        Return how many items were deleted. The default has nothing to
-        delete; the worker calls this now and then.
+        Return how many items were deleted. The default deletes nothing. The
+        worker calls this periodically.
         """
         return 0

@@ -202,9 +202,10 @@ class _LockHolder(threading.Thread):
             else:
                 self._release_requested.wait()
             self._release()
-        # Whoever leaves the queue last deletes the lock znode, whether it
-        # held the lock or gave up waiting: a waiter that times out after the
-        # holder's delete found it queued would otherwise leave it behind.
+        # The last contender to leave the queue deletes the lock znode,
+        # whether it held the lock or gave up waiting. Otherwise a waiter that
+        # times out just after the holder failed to delete the znode (because
+        # the waiter was still queued) would leave it behind.
         self._delete_if_empty()
         self.released.set()
 
@@ -272,7 +273,7 @@ class _LockHolder(threading.Thread):
             # Another contender is queued, or another process deleted it.
             pass
         except ConnectionClosedError:
-            # The backend was closed; the worker's sweep deletes the znode.
+            # The backend was closed, so the worker's sweep deletes the znode.
             pass
         except KazooException as exc:
             # The empty znode stays until another contender leaves it or the

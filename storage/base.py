@@ -40,7 +40,7 @@ class StorageError(Exception):
 
 
 class StorageUnavailable(StorageError):
-    """The backend could not be reached, or did not answer in time.
+    """The backend could not be reached, or did not respond in time.
 
     `outcome_unknown` is True when a write on the games row failed in a way
     that leaves open whether it applied: it may be visible now or become

@@ -306,11 +306,9 @@ def test_sweep_without_root_deletes_nothing(make_backend):
     assert backend.sweep(min_age=0) == 0
 
 
-def test_sweep_cleans_up_after_a_holder_that_left_last(
-    make_backend, zk_client, zk_root
-):
+def test_sweep_after_expired_holder(make_backend, zk_client, zk_root):
     # A holder whose session ends while a waiter is queued behind it. The
-    # waiter gives up first; the server then deletes the holder's node with
+    # waiter gives up first. The server then deletes the holder's node with
     # its session, and no process is left to delete the lock znode.
     backend = make_backend()
     path = znode_path(zk_root, NAME)
