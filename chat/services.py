@@ -85,7 +85,10 @@ def check_client_id(client_id) -> str | None:
 def chat_post(
     *, player_id: str, game_id: str, text, client_id
 ) -> tuple[ChatLine, bool]:
-    """Append a line and return it with True, or the earlier line with False on a retry."""
+    """Append a line and return it with True.
+
+    A retry returns the line stored earlier, with False.
+    """
     text = check_text(text)
     client_id = check_client_id(client_id)
 

@@ -226,7 +226,10 @@ def _start(game: GameRecord) -> None:
 
 
 def turn_submit_move(*, player_id: str, game_id: str, turn: int, move) -> MoveResult:
-    """Store the caller's sealed move for `turn`, resolving the turn if it was the last."""
+    """Store the caller's sealed move for `turn`.
+
+    The turn is resolved when this move was the last one missing.
+    """
     # The lock makes "store my move, then check whether every move is in"
     # one step, so of two simultaneous last moves exactly one resolves.
     with game_lock(game_id) as lock:
@@ -503,7 +506,10 @@ def game_get(
 
 
 def game_list(*, player_id: str) -> list[GameRecord]:
-    """Return the caller's games: awaiting the caller's move, other active, waiting, finished.
+    """Return the caller's games, ordered in four groups.
+
+    First come the games awaiting the caller's move, then the other active
+    games, the waiting games and the finished games.
 
     Games that invite the caller count as waiting ones.
     """

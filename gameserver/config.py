@@ -53,7 +53,8 @@ def env_float(name: str, default: float, low: float, high: float) -> float:
         value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(
-            f"{name}={raw!r} is not a number; set it to seconds between {low:g} and {high:g}."
+            f"{name}={raw!r} is not a number; set it to seconds between "
+            f"{low:g} and {high:g}."
         ) from None
     if not low <= value <= high:
         raise ImproperlyConfigured(

@@ -85,7 +85,10 @@ class MethodNotAllowed(ApiError):
 
 
 class Conflict(ApiError):
-    """409: the request conflicts with the game's state; details carry turn and status."""
+    """409: the request conflicts with the game's state.
+
+    Its details carry the game's turn and status.
+    """
 
     status = 409
     code = "game_not_active"

@@ -25,7 +25,8 @@ def _whole_number(name: str, default: int, low: int, high: int) -> int:
     raw = os.environ.get(name, "").strip() or str(default)
     if not raw.isdigit() or not low <= int(raw) <= high:
         sys.exit(
-            f"{name}={raw!r} is not valid; set it to a whole number from {low} to {high}."
+            f"{name}={raw!r} is not valid; set it to a whole number from "
+            f"{low} to {high}."
         )
     return int(raw)
 

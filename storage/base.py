@@ -96,7 +96,10 @@ class Storage(ABC):
 
     @abstractmethod
     def insert_game(self, game: GameRecord) -> None:
-        """Create the games row with `game.version`; raise WriteConflict if it exists."""
+        """Create the games row with `game.version`.
+
+        Raise WriteConflict if a game with that id exists.
+        """
 
     @abstractmethod
     def get_game(self, game_id: str) -> GameRecord | None:

@@ -204,7 +204,8 @@ class SQLiteStorage(Storage):
 
     def insert_player(self, player: PlayerRecord) -> None:
         self._execute(
-            "INSERT INTO players (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO players (id, name, token_hash, created_at) "
+            "VALUES (?, ?, ?, ?)",
             (player.id, player.name, player.token_hash, player.created_at.isoformat()),
         )
 
@@ -226,7 +227,8 @@ class SQLiteStorage(Storage):
 
     def insert_game(self, game: GameRecord) -> None:
         cursor = self._execute(
-            "INSERT OR IGNORE INTO games (id, status, version, doc) VALUES (?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO games (id, status, version, doc) "
+            "VALUES (?, ?, ?, ?)",
             (game.id, game.status, game.version, _dumps(game.document())),
         )
         if cursor.rowcount != 1:

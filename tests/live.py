@@ -113,8 +113,8 @@ class LiveServer:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(
-                    f"gunicorn exited with {self.process.returncode}; see {self.log_path}:\n"
-                    + self.log_tail()
+                    f"gunicorn exited with {self.process.returncode}; "
+                    f"see {self.log_path}:\n" + self.log_tail()
                 )
             try:
                 response = requests.get(f"{self.url}/api/v1/health", timeout=5)

@@ -24,7 +24,8 @@ def variables_read_by_code() -> set[str]:
     names = set()
     for folder in SOURCE_DIRS:
         for path in (ROOT / folder).rglob("*.py"):
-            names.update(re.findall(r"[\"'](LOCKSTEP_[A-Z0-9_]+)[\"']", path.read_text()))
+            found = re.findall(r"[\"'](LOCKSTEP_[A-Z0-9_]+)[\"']", path.read_text())
+            names.update(found)
     return names
 
 

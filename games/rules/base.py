@@ -98,9 +98,7 @@ class Ruleset(ABC):
         """Raise InvalidMove unless `move` is legal for `player_id` in `state`."""
 
     @abstractmethod
-    def resolve(
-        self, state: JSON, moves: dict[str, JSON], *, turn: int
-    ) -> Resolution:
+    def resolve(self, state: JSON, moves: dict[str, JSON], *, turn: int) -> Resolution:
         """Resolve turn number `turn` once every active player's move is in.
 
         `moves` has one entry for every player still active, in seat order.

@@ -10,7 +10,16 @@ from tests.live import ROOT
 
 def test_demo_plays_to_the_end(server):
     result = subprocess.run(
-        [sys.executable, "-m", "ios_client_stub", "demo", "--server", server.url, "--seed", "3"],
+        [
+            sys.executable,
+            "-m",
+            "ios_client_stub",
+            "demo",
+            "--server",
+            server.url,
+            "--seed",
+            "3",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
