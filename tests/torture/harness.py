@@ -98,6 +98,20 @@ class Record:
         return self.ended - self.started
 
     @property
+    def outcome_unknown(self) -> bool:
+        """Whether the phone never learned if the request took effect.
+
+        That is a transport error, or the 503 whose details carry
+        `"outcome": "unknown"` (storage failed in the middle of the commit).
+        """
+        if self.status is None:
+            return True
+        if self.status != 503 or not isinstance(self.response, dict):
+            return False
+        details = self.response.get("error", {}).get("details", {})
+        return details.get("outcome") == "unknown"
+
+    @property
     def game_id(self) -> str | None:
         parts = self.path.split("/")
         # /api/v1/games/<id>/...
@@ -503,7 +517,7 @@ def move_acknowledgements(records: list[Record]):
     """Return {(game, turn, player): [(acknowledged, move), ...]} in send order.
 
     `acknowledged` is True for a 200 and None for a send whose outcome the
-    phone never learned (a transport error). Rejected sends are left out.
+    phone never learned (Record.outcome_unknown). Rejected sends are left out.
     """
     players = {}
     for record in records:
@@ -519,7 +533,7 @@ def move_acknowledgements(records: list[Record]):
         move = record.body["move"]
         if record.status == 200:
             sends[(game_id, turn, player)].append((True, move))
-        elif record.status is None:
+        elif record.outcome_unknown:
             sends[(game_id, turn, player)].append((None, move))
     return sends
 
@@ -676,7 +690,7 @@ def check_chat(game, storage, records: list[Record]) -> list[str]:
                 acked_seq_by_client_id[(line["player"], client_id)].add(line["seq"])
             else:
                 acked_texts[text] += 1
-        elif record.status is None and client_id is None:
+        elif record.outcome_unknown and client_id is None:
             unknown_texts[text] += 1
 
     for (player, client_id), seqs_acked in acked_seq_by_client_id.items():

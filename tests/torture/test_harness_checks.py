@@ -91,3 +91,26 @@ def test_one_version_two_states_flagged():
     violations = check_records(result_of(*records))
 
     assert violations == [f"game {GAME} version 2 came with two different states"]
+
+
+def test_outcome_unknown_cases():
+    unknown_503 = {
+        "error": {
+            "code": "unavailable",
+            "message": "m",
+            "details": {"reason": "storage", "outcome": "unknown"},
+        }
+    }
+    known_503 = {
+        "error": {
+            "code": "unavailable",
+            "message": "m",
+            "details": {"reason": "storage"},
+        }
+    }
+
+    assert record(None).outcome_unknown is True
+    assert record(503, response=unknown_503).outcome_unknown is True
+    assert record(503, response=known_503).outcome_unknown is False
+    assert record(503, response="<html>").outcome_unknown is False
+    assert record(200, response=view(1)).outcome_unknown is False
