@@ -21,6 +21,7 @@ from games.waiting import wait_for_change
 from gameserver import clock
 from gameserver.errors import InvalidRequest, TextTooLong
 from gameserver.params import json_type
+from gameserver.throttling import settle_rate_limits
 from storage import ChatLine, GameRecord, get_storage
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ def chat_post(
             if earlier is not None:
                 return earlier, False
 
+        settle_rate_limits()
         line = ChatLine(
             game_id=game.id,
             seq=game.chat_seq + 1,

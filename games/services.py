@@ -17,6 +17,7 @@ from functools import partial
 
 from gameserver import clock, metrics
 from gameserver.errors import InvalidMoveError, InvalidRequest
+from gameserver.throttling import settle_rate_limits
 from storage import GameRecord, MoveRecord, StorageUnavailable, TurnRecord, get_storage
 
 from .deadlines import clear_deadline, open_turn_deadline, settle_overdue
@@ -270,6 +271,7 @@ def turn_submit_move(*, player_id: str, game_id: str, turn: int, move) -> MoveRe
         if _same_as_pending(storage, game, player_id, move):
             return MoveResult(turn=turn, resolved=False, game=game, own_move=move)
 
+        settle_rate_limits()
         record = MoveRecord(
             game_id=game.id,
             turn=turn,

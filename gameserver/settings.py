@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "gameserver.middleware.RequestLogMiddleware",
     "gameserver.middleware.BodySizeLimitMiddleware",
     "gameserver.middleware.PrivateCacheMiddleware",
+    "gameserver.throttling.RateLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
 

@@ -24,6 +24,7 @@ idempotent upserts, so a caller may repeat one after an unknown outcome.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from concurrent.futures import Future
 
 from .records import (
     ChatLine,
@@ -289,6 +290,24 @@ class Storage(ABC):
         settle a heavily contended counter within a bounded number of
         tries. A count never carries over into a later window.
         """
+
+    def hit_rate_limit_async(
+        self, key: str, window_start: int, window_seconds: int, limit: int
+    ) -> Future[int | None]:
+        """Start `hit_rate_limit` and return a future of its result.
+
+        The caller can do other work, such as taking a game's lock, while a
+        backend with network round trips counts the request. This default
+        counts at once and returns a finished future.
+        """
+        future: Future[int | None] = Future()
+        try:
+            future.set_result(
+                self.hit_rate_limit(key, window_start, window_seconds, limit)
+            )
+        except Exception as exc:  # handed to whoever reads the future
+            future.set_exception(exc)
+        return future
 
     # -- waiting for changes ---------------------------------------------
 

@@ -23,6 +23,7 @@ import threading
 import zlib
 from collections import namedtuple
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -344,6 +345,10 @@ RATE_LIMIT_MAX_TRIES = 12
 # commits followed it.
 KEPT_COMMIT_IDS = 32
 
+# Rate-limit hits in flight at once in one process. Requests beyond it queue
+# for a pool thread.
+RATE_LIMIT_THREADS = 16
+
 # Seconds a rate-limit row lives beyond its window, to cover clock skew
 # between the app hosts.
 RATE_LIMIT_TTL_MARGIN = 60
@@ -443,6 +448,9 @@ class CassandraStorage(Storage):
         # that a thread never pairs a session with another one's statements.
         self._connection: tuple[Session, dict[str, PreparedStatement]] | None = None
         self._connect_lock = threading.Lock()
+        # Threads that count rate-limit hits while the request goes on
+        # (hit_rate_limit_async), started on first use.
+        self._rate_limit_pool: ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
         return f"CassandraStorage({self._address()}, keyspace={self.keyspace!r})"
@@ -552,6 +560,9 @@ class CassandraStorage(Storage):
             cluster = self._cluster
             self._cluster = None
             self._connection = None
+            pool, self._rate_limit_pool = self._rate_limit_pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
         if cluster is not None:
             cluster.shutdown()
 
@@ -1175,6 +1186,22 @@ class CassandraStorage(Storage):
         return None if row is None else row.seq
 
     # -- rate limits -----------------------------------------------------
+
+    def hit_rate_limit_async(
+        self, key: str, window_start: int, window_seconds: int, limit: int
+    ) -> Future[int | None]:
+        """Count the request on a pool thread, so that its lightweight
+        transaction overlaps with the caller's lock acquire and game read."""
+        with self._connect_lock:
+            if self._rate_limit_pool is None:
+                self._rate_limit_pool = ThreadPoolExecutor(
+                    max_workers=RATE_LIMIT_THREADS,
+                    thread_name_prefix="lockstep-rate-limit",
+                )
+            pool = self._rate_limit_pool
+        return pool.submit(
+            self.hit_rate_limit, key, window_start, window_seconds, limit
+        )
 
     def hit_rate_limit(
         self, key: str, window_start: int, window_seconds: int, limit: int

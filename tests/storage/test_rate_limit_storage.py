@@ -57,3 +57,13 @@ def test_concurrent_hits_never_exceed_limit(storage):
     passed = sorted(count for count in results if count is not None)
     assert passed == list(range(1, limit + 1))
     assert results.count(None) == callers - limit
+
+
+def test_async_hits_never_exceed_limit(storage):
+    key = unique_key()
+
+    futures = [storage.hit_rate_limit_async(key, 3000, WINDOW, 3) for _ in range(6)]
+    results = [future.result(timeout=30) for future in futures]
+
+    assert sorted(count for count in results if count is not None) == [1, 2, 3]
+    assert results.count(None) == 3
