@@ -108,11 +108,15 @@ def test_decline_errors(api):
     missing = api.post(f"{GAMES}/{uuid.uuid4()}/decline", guest["token"])
     api.join(guest["token"], game["id"])
     after_join = api.post(path, guest["token"])
+    not_invited_after_start = api.post(path, stranger["token"])
 
     assert_error(not_invited, 403, "not_a_member")
     assert assert_error(seated, 409, "game_not_active")["status"] == "waiting"
     assert_error(missing, 404, "not_found")
     assert assert_error(after_join, 409, "game_not_active")["status"] == "active"
+    # Once the game has started, 409 wins over 403 for a player never invited.
+    details = assert_error(not_invited_after_start, 409, "game_not_active")
+    assert details["status"] == "active"
 
 
 @pytest.mark.parametrize(
