@@ -76,7 +76,9 @@ def check_invite(invite, *, creator_id: str, seats: int) -> list[str]:
     """Return the invited player ids, or raise InvalidRequest naming the problem.
 
     `invite` must be a list of distinct ids of existing players, not the
-    creator's, with at most `seats - 1` entries.
+    creator's, with at most `seats - 1` entries. Ids are compared and
+    returned in lowercase, the case of stored ids, because iOS's
+    `UUID().uuidString` is uppercase.
     """
     if invite is None:
         return []
@@ -84,6 +86,7 @@ def check_invite(invite, *, creator_id: str, seats: int) -> list[str]:
         raise InvalidRequest(
             "Field invite must be a list of player ids.", {"field": "invite"}
         )
+    invite = [player_id.lower() for player_id in invite]
     if len(invite) > seats - 1:
         raise InvalidRequest(
             f"Field invite lists {len(invite)} players, but a game of {seats} "

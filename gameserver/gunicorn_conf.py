@@ -33,7 +33,9 @@ def _whole_number(name: str, default: int, low: int, high: int) -> int:
 
 bind = os.environ.get("LOCKSTEP_BIND", "127.0.0.1:8000")
 workers = _whole_number("LOCKSTEP_WORKERS", max(2, multiprocessing.cpu_count()), 1, 256)
-worker_class = "gthread"
+# A gthread worker that sends gunicorn's own error responses (400, 414, 431)
+# as JSON, from gameserver/gunicorn_worker.py.
+worker_class = "gameserver.gunicorn_worker.JSONErrorThreadWorker"
 # The same default as LOCKSTEP_THREADS in settings.py.
 threads = _whole_number("LOCKSTEP_THREADS", 32, 1, 1024)
 # A gthread worker reports to the arbiter from its main loop, not from the

@@ -7,9 +7,10 @@ it except to spot a final move::
 
 The game ends when every active player's move for a turn is final. The
 outcome is the shared result when all the results are equal and map exactly
-the game's players to "won", "lost" or "draw". Otherwise every player gets
-"draw". When `max_turns` is above 0 and turn `max_turns` resolves without
-ending the game that way, every player gets "draw".
+the game's players to "won", "lost" or "draw", with player ids compared in
+lowercase. Otherwise every player gets "draw". When `max_turns` is above 0
+and turn `max_turns` resolves without ending the game that way, every
+player gets "draw".
 
 State: `{"max_turns": N, "players": ["<pid>", ...]}`. The services keep the
 moves in the turn records, so the state never changes.
@@ -133,12 +134,20 @@ def _end_by_final_moves(state: JSON, moves: dict[str, JSON]) -> Resolution:
     """End the game on a turn where every move is final."""
     players = state["players"]
     results = {pid: move["result"] for pid, move in moves.items()}
-    first = next(iter(results.values()))
+    # Results are compared with their player ids in lowercase, the case of
+    # stored ids, because iOS's UUID().uuidString is uppercase.
+    lowercase_results = [_lowercase_ids(result) for result in results.values()]
+    first = lowercase_results[0]
 
-    if any(result != first for result in results.values()):
+    if any(result != first for result in lowercase_results):
         reason = "results_differ"
-    elif set(first) != set(players) or not all(
-        isinstance(value, str) and value in RESULT_VALUES for value in first.values()
+    elif (
+        first is None
+        or set(first) != set(players)
+        or not all(
+            isinstance(value, str) and value in RESULT_VALUES
+            for value in first.values()
+        )
     ):
         reason = "invalid_result"
     else:
@@ -149,3 +158,13 @@ def _end_by_final_moves(state: JSON, moves: dict[str, JSON]) -> Resolution:
     event = {"type": "disagreement", "reason": reason, "results": results}
     outcome = {pid: "draw" for pid in players}
     return Resolution(state=state, events=[event], outcome=outcome)
+
+
+def _lowercase_ids(result: dict) -> dict | None:
+    """Return `result` with its player ids in lowercase.
+
+    Return None when two ids differ only in case, because such a result
+    names one player twice.
+    """
+    lowered = {player_id.lower(): value for player_id, value in result.items()}
+    return lowered if len(lowered) == len(result) else None

@@ -597,6 +597,39 @@ def test_malformed_id_is_404(api, method, suffix, game_id):
     expect_error(response, 404, "not_found")
 
 
+def upper_first_letter(game_id: str) -> str:
+    index = next(i for i, char in enumerate(game_id) if char in "abcdef")
+    return game_id[:index] + game_id[index].upper() + game_id[index + 1 :]
+
+
+@pytest.mark.parametrize(
+    "to_case", [str.upper, upper_first_letter], ids=["upper", "mixed"]
+)
+def test_game_id_in_any_case(api, to_case):
+    # iOS's UUID().uuidString is uppercase.
+    host, guest = api.new_player(), api.new_player()
+    game = api.new_game(host["token"])
+    game_id = to_case(game["id"])
+
+    joined = api.post(f"{game_path(game_id)}/join", guest["token"])
+    viewed = api.get(game_path(game_id), host["token"])
+    moved = api.put(
+        move_path(game_id, 1), host["token"], json={"move": {"throw": "rock"}}
+    )
+    posted = api.post(chat_path(game_id), host["token"], json={"text": "hi"})
+    turns = api.get(f"{game_path(game_id)}/turns", host["token"])
+
+    assert game_id != game["id"]
+    assert joined.status_code == 200, joined.text
+    assert joined.json()["id"] == game["id"]
+    assert viewed.status_code == 200, viewed.text
+    assert viewed.json()["id"] == game["id"]
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["game"]["id"] == game["id"]
+    assert posted.status_code == 201, posted.text
+    assert turns.status_code == 200, turns.text
+
+
 @pytest.mark.parametrize(
     ("method", "suffix", "body"),
     [

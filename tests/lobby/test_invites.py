@@ -41,6 +41,19 @@ def test_invite_reserves_seat(api):
     assert joined["deadline"] is not None
 
 
+def test_invite_accepts_uppercase_id(api):
+    # iOS's UUID().uuidString is uppercase.
+    host, guest = api.new_player(), api.new_player()
+
+    response = create(api, host["token"], [guest["id"].upper()])
+
+    assert response.status_code == 201, response.text
+    game = response.json()
+    assert game["invited_players"] == [guest["id"]]
+    assert listed(api, guest["token"])[game["id"]]["invited"] is True
+    assert api.join(guest["token"], game["id"])["status"] == "active"
+
+
 def test_invited_player_lists_game(api):
     host, guest, stranger = (api.new_player() for _ in range(3))
     game = create(api, host["token"], [guest["id"]]).json()
@@ -95,11 +108,15 @@ def test_decline_errors(api):
     missing = api.post(f"{GAMES}/{uuid.uuid4()}/decline", guest["token"])
     api.join(guest["token"], game["id"])
     after_join = api.post(path, guest["token"])
+    not_invited_after_start = api.post(path, stranger["token"])
 
     assert_error(not_invited, 403, "not_a_member")
     assert assert_error(seated, 409, "game_not_active")["status"] == "waiting"
     assert_error(missing, 404, "not_found")
     assert assert_error(after_join, 409, "game_not_active")["status"] == "active"
+    # Once the game has started, 409 wins over 403 for a player never invited.
+    details = assert_error(not_invited_after_start, 409, "game_not_active")
+    assert details["status"] == "active"
 
 
 @pytest.mark.parametrize(
@@ -108,15 +125,27 @@ def test_decline_errors(api):
         "not a list",
         [7],
         ["{other}", "{other}"],
+        ["{other}", "{other_upper}"],
         ["{host}"],
+        ["{host_upper}"],
         [str(uuid.UUID(int=1))],
         ["{other}", "{third}"],
     ],
-    ids=["string", "number", "duplicate", "creator", "unknown", "too_many"],
+    ids=[
+        "string",
+        "number",
+        "duplicate",
+        "duplicate_upper",
+        "creator",
+        "creator_upper",
+        "unknown",
+        "too_many",
+    ],
 )
 def test_invalid_invite_rejected(api, invite):
     host, other, third = (api.new_player() for _ in range(3))
     ids = {"host": host["id"], "other": other["id"], "third": third["id"]}
+    ids.update({f"{name}_upper": value.upper() for name, value in list(ids.items())})
     if isinstance(invite, list):
         invite = [p.format(**ids) if isinstance(p, str) else p for p in invite]
 

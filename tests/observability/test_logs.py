@@ -9,7 +9,7 @@ import requests
 
 from tests.observability.conftest import METRICS_TOKEN, WEBHOOK_SECRET
 
-MOVE_ROUTE = "api/v1/games/<uuid:game_id>/turns/<int:turn>/move"
+MOVE_ROUTE = "api/v1/games/<uuid_any_case:game_id>/turns/<int:turn>/move"
 
 
 def test_request_log_line_fields(observed, oapi):

@@ -11,7 +11,7 @@ from tests.helpers import assert_error
 from tests.observability.conftest import METRICS_TOKEN
 
 TURNS = 3
-MOVE_ROUTE = "api/v1/games/<uuid:game_id>/turns/<int:turn>/move"
+MOVE_ROUTE = "api/v1/games/<uuid_any_case:game_id>/turns/<int:turn>/move"
 
 
 def scrape(base_url: str) -> dict[tuple, float]:
@@ -114,7 +114,7 @@ def test_metrics_count_a_game_over_http(observed, oapi):
     assert (
         delta(
             "lockstep_http_request_duration_seconds_count",
-            route="api/v1/games/<uuid:game_id>",
+            route="api/v1/games/<uuid_any_case:game_id>",
             status="304",
             wait="yes",
         )

@@ -139,4 +139,7 @@ def test_command_does_nothing_for_sqlite(tmp_path):
         call_command("apply_schema", stdout=output)
 
     assert "Nothing to do" in output.getvalue()
+    # The message names the environment variable that users set.
+    assert "LOCKSTEP_STORAGE " in output.getvalue()
+    assert "LOCKSTEP_STORAGE_BACKEND" not in output.getvalue()
     assert not (tmp_path / "lockstep.sqlite3").exists()

@@ -43,7 +43,9 @@ class Waiter(threading.Thread):
             self.api.close()
 
 
-@pytest.mark.parametrize("value", ["-1", "31", "30.5", "abc", "", "1.2345", "1e1"])
+@pytest.mark.parametrize(
+    "value", ["-1", "31", "30.5", "abc", "", "1.2345", "1e1", ".5", "5.", "030"]
+)
 def test_wait_rejects_invalid_values(wapi, value):
     view, players = wapi.started_game("lockstep", 2)
     token = players[0]["token"]

@@ -12,7 +12,7 @@ from storage.cassandra import CassandraStorage
 
 class Command(BaseCommand):
     help = (
-        "Create the Cassandra keyspace named in LOCKSTEP_STORAGE_OPTIONS and apply "
+        "Create the Cassandra keyspace named in LOCKSTEP_CASSANDRA_KEYSPACE and apply "
         "the CQL files of storage/cql/ that it does not have yet. Safe to run on "
         "every deploy and from several hosts at once. Does nothing for the SQLite "
         "backend, which creates its tables when it connects."
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         backend_class = import_string(backend_path)
         if not issubclass(backend_class, CassandraStorage):
             self.stdout.write(
-                f"LOCKSTEP_STORAGE_BACKEND is {backend_path}, which has no CQL schema "
+                f"LOCKSTEP_STORAGE selects {backend_path}, which has no CQL schema "
                 "to apply. Nothing to do."
             )
             return

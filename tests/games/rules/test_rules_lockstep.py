@@ -202,6 +202,23 @@ def test_invalid_agreed_result_is_draw(result):
     ]
 
 
+def test_agreement_ignores_id_case():
+    # iOS's UUID().uuidString is uppercase, but stored player ids are lowercase.
+    upper = {pid.upper(): value for pid, value in ADA_WINS.items()}
+    moves = {ADA: final(upper), BOB: final(ADA_WINS), CY: final(upper)}
+    resolution = LOCKSTEP.resolve(new_state(), moves, turn=3)
+    assert resolution.outcome == ADA_WINS
+    assert resolution.events == [{"type": "agreement", "result": ADA_WINS}]
+
+
+def test_result_naming_player_twice_is_draw():
+    result = {**ADA_WINS, ADA.upper(): "lost"}
+    moves = {pid: final(result) for pid in PLAYERS}
+    resolution = LOCKSTEP.resolve(new_state(), moves, turn=2)
+    assert resolution.outcome == {ADA: "draw", BOB: "draw", CY: "draw"}
+    assert resolution.events[0]["reason"] == "invalid_result"
+
+
 @pytest.mark.parametrize(
     "not_final",
     [
