@@ -69,7 +69,7 @@ _pending: ContextVar[tuple[PendingRateCheck, ...]] = ContextVar(
 
 
 def settle_rate_limits() -> None:
-    """Wait for the rate-limit counts of this request; raise RateLimited if over.
+    """Wait for this request's rate-limit counts and raise RateLimited if one is over.
 
     Services call this before the first write of a change that a throttle
     limits. Calling it again, or without a pending count, does nothing.
@@ -81,7 +81,7 @@ def settle_rate_limits() -> None:
 
 
 class RateLimitMiddleware:
-    """Start every request with no pending rate-limit count, and end it so."""
+    """Clear the pending rate-limit counts at the start and end of every request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
