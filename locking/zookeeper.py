@@ -268,7 +268,9 @@ class _LockHolder(threading.Thread):
 
     def _delete_if_empty(self) -> None:
         try:
-            self._client.delete(self._path)
+            # kazoo's retry repeats the delete after a lost connection or an
+            # expired session, which a paused process finds when it resumes.
+            self._client.retry(self._client.delete, self._path)
         except (NotEmptyError, NoNodeError):
             # Another contender is queued, or another process deleted it.
             pass

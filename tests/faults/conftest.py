@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from locking.zookeeper import ZooKeeperLockBackend
 from tests.conftest import enabled_pairs, pair_id
 from tests.live import ROOT, LiveServer
 from tests.server_storage import open_server_storage
@@ -336,16 +337,31 @@ def zookeeper_lock_nodes(server: LiveServer) -> dict[str, list[str]]:
         client.close()
 
 
-def assert_no_lock_nodes_when_idle(server: LiveServer, wait: float = 20) -> None:
+def assert_no_lock_nodes_when_idle(
+    server: LiveServer, wait: float = 20, sweep: bool = False
+) -> None:
     """Assert that no lock znode stays under the root once requests have stopped.
 
     Contender nodes of an expired session go when ZooKeeper expires it, so
-    this waits up to `wait` seconds for the tree to empty.
+    this waits up to `wait` seconds for the tree to empty. A process killed
+    while it was the last contender leaves an empty lock znode that only the
+    worker's sweep deletes. With `sweep`, empty znodes left after the wait
+    are swept the way the worker does, and none may remain after that.
     """
     deadline = time.monotonic() + wait
     nodes = zookeeper_lock_nodes(server)
     while nodes and time.monotonic() < deadline:
         time.sleep(0.5)
+        nodes = zookeeper_lock_nodes(server)
+    if sweep and nodes:
+        assert all(children == [] for children in nodes.values()), nodes
+        backend = ZooKeeperLockBackend(
+            hosts=ZOOKEEPER_HOSTS, root=server.env["LOCKSTEP_ZOOKEEPER_ROOT"]
+        )
+        try:
+            assert backend.sweep(min_age=0) == len(nodes)
+        finally:
+            backend.close()
         nodes = zookeeper_lock_nodes(server)
     assert nodes == {}, (
         f"{len(nodes)} lock znodes left, for example {list(nodes.items())[:5]}"
