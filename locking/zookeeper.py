@@ -48,11 +48,13 @@ from urllib.parse import quote
 from kazoo.client import KazooClient
 from kazoo.exceptions import (
     ConnectionClosedError,
+    ConnectionLoss,
     KazooException,
     LockTimeout,
     NodeExistsError,
     NoNodeError,
     NotEmptyError,
+    SessionExpiredError,
 )
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.protocol.states import KazooState, KeeperState
@@ -66,6 +68,10 @@ logger = logging.getLogger(__name__)
 # requests that join and leave the queue. A healthy server on the same network
 # responds in milliseconds, so only a failing server or connection uses this.
 RESPONSE_GRACE = 1.0
+
+# Tries, and seconds between them, of the delete of an empty lock znode.
+DELETE_TRIES = 3
+DELETE_RETRY_DELAY = 0.5
 
 # How often a waiting caller checks whether the connection dropped.
 _STATE_POLL_INTERVAL = 0.05
@@ -188,6 +194,9 @@ class _LockHolder(threading.Thread):
         except Exception as exc:  # handed to the caller, who raises a lock error
             error = exc
 
+        # kazoo's recipe sets `node` once it has created this contender's
+        # node, and only `release()` clears it.
+        joined = self._kazoo_lock is not None and self._kazoo_lock.node is not None
         with self._guard:
             self.acquired = acquired
             self.error = error
@@ -206,7 +215,8 @@ class _LockHolder(threading.Thread):
         # whether it held the lock or gave up waiting. Otherwise a waiter that
         # times out just after the holder failed to delete the znode (because
         # the waiter was still queued) would leave it behind.
-        self._delete_if_empty()
+        if joined:
+            self._delete_if_empty()
         self.released.set()
 
     def abandon(self) -> bool:
@@ -267,20 +277,34 @@ class _LockHolder(threading.Thread):
             return
 
     def _delete_if_empty(self) -> None:
-        try:
-            # kazoo's retry repeats the delete after a lost connection or an
-            # expired session, which a paused process finds when it resumes.
-            self._client.retry(self._client.delete, self._path)
-        except (NotEmptyError, NoNodeError):
-            # Another contender is queued, or another process deleted it.
-            pass
-        except ConnectionClosedError:
-            # The backend was closed, so the worker's sweep deletes the znode.
-            pass
-        except KazooException as exc:
-            # The empty znode stays until another contender leaves it or the
-            # worker's sweep (ZooKeeperLockBackend.sweep) deletes it.
-            logger.warning("Failed to delete empty lock znode %s: %r", self._path, exc)
+        """Delete the lock znode unless other contenders are queued in it.
+
+        A process that resumes after a pause finds its session expired, and
+        its first requests fail. So the delete is tried DELETE_TRIES times,
+        each bounded by RESPONSE_GRACE, and this thread never waits long for
+        a server that is down. A znode left behind is deleted by the
+        worker's sweep (ZooKeeperLockBackend.sweep).
+        """
+        failure: Exception | None = None
+        for _ in range(DELETE_TRIES):
+            try:
+                self._client.delete_async(self._path).get(timeout=RESPONSE_GRACE)
+                return
+            except (NotEmptyError, NoNodeError, ConnectionClosedError):
+                # Another contender is queued, another process deleted the
+                # znode, or the backend was closed.
+                return
+            except (SessionExpiredError, ConnectionLoss, KazooTimeoutError) as exc:
+                failure = exc
+                time.sleep(DELETE_RETRY_DELAY)
+            except KazooException as exc:
+                failure = exc
+                break
+        logger.warning(
+            "Failed to delete empty lock znode %s, so the sweep deletes it: %r",
+            self._path,
+            failure,
+        )
 
 
 class ZooKeeperLock(Lock):

@@ -305,7 +305,7 @@ class Storage(ABC):
             future.set_result(
                 self.hit_rate_limit(key, window_start, window_seconds, limit)
             )
-        except Exception as exc:  # handed to whoever reads the future
+        except Exception as exc:  # future.result() raises it for the caller
             future.set_exception(exc)
         return future
 

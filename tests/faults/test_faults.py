@@ -340,7 +340,7 @@ def check_hammered_chat(probe: Probe, outcomes: list) -> list[str]:
         ):
             violations.append(f"acknowledged line {body['seq']} is not stored once")
         if status in (None, 503):
-            # A transport error, or a 503 that says its outcome is unknown,
+            # A transport error, or a 503 that reports an unknown outcome,
             # may have stored the line once. Any other 503 stored nothing.
             allowed = 1 if outcome_unknown(status, body) else 0
             if texts[text] > allowed:

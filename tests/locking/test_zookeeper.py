@@ -281,8 +281,8 @@ def leave_empty_lock_znode(zk_root: str, name: str) -> str:
 def test_sweep_deletes_only_old_empty_lock_znodes(make_backend, zk_client, zk_root):
     backend = make_backend()
     old_empty = leave_empty_lock_znode(zk_root, "game/crashed")
-    held = backend.lock("game/busy")
-    assert held.acquire(timeout=5)
+    busy_lock = backend.lock("game/busy")
+    assert busy_lock.acquire(timeout=5)
     try:
         assert zk_client.get_children(old_empty) == []
 
@@ -294,10 +294,10 @@ def test_sweep_deletes_only_old_empty_lock_znodes(make_backend, zk_client, zk_ro
         assert backend.sweep(min_age=0) == 1
         assert zk_client.exists(old_empty) is None
         # The held lock keeps its znode and its contender.
-        assert len(zk_client.get_children(held.path)) == 1
-        held.check_held()
+        assert len(zk_client.get_children(busy_lock.path)) == 1
+        busy_lock.check_held()
     finally:
-        held.release()
+        busy_lock.release()
     assert zk_client.get_children(zk_root) == []
 
 
